@@ -1,0 +1,3 @@
+"""fedvideo: federated learning on video with Flower (FedVSR, FedVSSL, RAF)."""
+
+__version__ = "0.1.0"

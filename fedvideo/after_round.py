@@ -1,0 +1,84 @@
+"""What the server does after every round: checkpoint, evaluate, record results."""
+
+from __future__ import annotations
+
+import time
+from logging import INFO
+
+import torch
+from flwr.app import ArrayRecord, MetricRecord
+from flwr.common.logger import log
+from torch import nn
+
+from fedvideo.checkpoint import save_round_checkpoint
+from fedvideo.config import FederationConfig
+from fedvideo.results import RunRecorder
+from fedvideo.strategies import FedVideoStrategy
+from fedvideo.tasks import Task
+
+__all__ = ["AfterRound"]
+
+
+class AfterRound:
+    """The ``evaluate_fn`` handed to ``Strategy.start``, called after each round.
+
+    It checkpoints the global model (every round), evaluates it on the task's
+    held-out data every ``eval-every`` rounds (and at round 0 and the last round),
+    and appends the round to the run's results with the strategy's per-client
+    report (losses, weights, dropped replies) and the wall time.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        model: nn.Module,
+        device: torch.device,
+        federation: FederationConfig,
+        strategy: FedVideoStrategy,
+        recorder: RunRecorder,
+    ) -> None:
+        self.task = task
+        self.model = model
+        self.device = device
+        self.federation = federation
+        self.strategy = strategy
+        self.recorder = recorder
+        self.checkpoint_path = recorder.run_dir / "checkpoint.pt"
+        self._last_time = time.perf_counter()
+
+    def _due(self, server_round: int) -> bool:
+        every = self.federation.eval_every
+        last = self.federation.num_server_rounds
+        return server_round in (0, last) or bool(every and server_round % every == 0)
+
+    def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        """Checkpoint, maybe evaluate, and record round ``server_round``."""
+        round_seconds = time.perf_counter() - self._last_time
+        state = arrays.to_torch_state_dict()
+        self.task.load_global_state(self.model, state)
+        if server_round > 0:
+            save_round_checkpoint(self.checkpoint_path, server_round, state)
+
+        metrics: dict[str, float] = {}
+        eval_seconds = 0.0
+        if self._due(server_round):
+            start = time.perf_counter()
+            metrics = self.task.evaluate_global(self.model.to(self.device), self.device)
+            eval_seconds = time.perf_counter() - start
+            summary = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            log(INFO, "round %d held-out evaluation: %s", server_round, summary)
+
+        report = self.strategy.reports.get(server_round)
+        self.recorder.record_round(
+            {
+                "round": server_round,
+                "clients": report.clients if report else [],
+                "dropped": report.dropped if report else [],
+                "aggregation": report.diagnostics if report else {},
+                "evaluation": metrics,
+                "round_seconds": round_seconds,
+                "eval_seconds": eval_seconds,
+            }
+        )
+        self._last_time = time.perf_counter()
+        return MetricRecord(metrics) if metrics else None

@@ -1,0 +1,56 @@
+"""fedvideo ClientApp: task-agnostic local training and evaluation."""
+
+from __future__ import annotations
+
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from torch import nn
+
+from fedvideo.config import FederationConfig, parse_section
+from fedvideo.tasks import ClientInfo, RoundInfo, Task, build_task
+from fedvideo.utils import select_device
+
+app = ClientApp()
+
+
+def _receive(msg: Message, context: Context):
+    """Validate the run config and build the task and model with the global weights."""
+    federation = parse_section(context.run_config, FederationConfig)
+    task = build_task(context.run_config, federation)
+    device = select_device(federation.device)
+    model = task.build_model()
+    task.load_global_state(model, msg.content["arrays"].to_torch_state_dict())
+    client = ClientInfo.from_node_config(context.node_config)
+    return task, model.to(device), device, client
+
+
+def _arrays(task: Task, model: nn.Module) -> ArrayRecord:
+    state = task.global_state(model)
+    return ArrayRecord({k: v.detach().cpu() for k, v in state.items()})
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    """Train the received global model on this client's partition for one round."""
+    task, model, device, client = _receive(msg, context)
+    config = msg.content["config"]
+    round_info = RoundInfo(int(config["server-round"]), int(config["num-rounds"]))
+    result = task.train(model, client, round_info, device, context.state)
+    metrics = MetricRecord(
+        {
+            "train_loss": result.train_loss,
+            "num-examples": result.num_examples,
+            **result.metrics,
+        }
+    )
+    content = RecordDict({"arrays": _arrays(task, model), "metrics": metrics})
+    return Message(content=content, reply_to=msg)
+
+
+@app.evaluate()
+def evaluate(msg: Message, context: Context) -> Message:
+    """Evaluate the received global model on this client's local data."""
+    task, model, device, client = _receive(msg, context)
+    result = task.evaluate(model, client, device)
+    metrics = MetricRecord({**result.metrics, "num-examples": result.num_examples})
+    return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)

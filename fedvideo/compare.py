@@ -1,0 +1,116 @@
+"""Compare finished runs: a Markdown table and one plot from their ``results.json``.
+
+Usage::
+
+    python -m fedvideo.compare outputs/RUN_A outputs/RUN_B --labels fedavg fedvsr \
+        --plot docs/figures/compare.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["load_results", "main", "summary_row"]
+
+
+def load_results(run_dir: str | Path) -> dict[str, Any]:
+    """Read ``results.json`` of a run folder (or the file itself).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no results file at that place.
+    """
+    path = Path(run_dir)
+    path = path / "results.json" if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"no results.json at {path}")
+    return json.loads(path.read_text())
+
+
+def _evaluated(results: dict[str, Any], metric: str) -> list[tuple[int, float]]:
+    return [
+        (r["round"], r["evaluation"][metric])
+        for r in results["rounds"]
+        if metric in r.get("evaluation", {})
+    ]
+
+
+def summary_row(results: dict[str, Any], metrics: Sequence[str]) -> dict[str, Any]:
+    """Return the final and best value of each metric and the wall time of a run."""
+    row: dict[str, Any] = {
+        "rounds": max(r["round"] for r in results["rounds"]),
+        "status": results.get("status", "?"),
+        "seconds": sum(r.get("round_seconds", 0.0) for r in results["rounds"]),
+    }
+    for metric in metrics:
+        points = _evaluated(results, metric)
+        row[metric] = points[-1][1] if points else float("nan")
+        row[f"best_{metric}"] = max(v for _, v in points) if points else float("nan")
+    return row
+
+
+def markdown_table(labels: Sequence[str], rows: Sequence[dict], metrics: Sequence[str]):
+    """Render summary rows as a Markdown table."""
+    header = ["run", "rounds", *metrics, "wall s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, row in zip(labels, rows, strict=True):
+        values = [f"{row[m]:.4f}" if "ssim" in m else f"{row[m]:.2f}" for m in metrics]
+        lines.append(
+            f"| {label} | {row['rounds']} | "
+            + " | ".join(values)
+            + f" | {row['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a Markdown comparison table and optionally write a plot."""
+    parser = argparse.ArgumentParser(prog="python -m fedvideo.compare")
+    parser.add_argument("runs", nargs="+", help="run folders (or results.json files)")
+    parser.add_argument("--labels", nargs="+", help="one label per run")
+    parser.add_argument(
+        "--metrics", nargs="+", default=["psnr", "ssim", "psnr_bicubic", "ssim_bicubic"]
+    )
+    parser.add_argument("--plot", type=Path, help="PNG path for metric-per-round plot")
+    parser.add_argument("--plot-metric", default="psnr")
+    parser.add_argument("--baseline-metric", default="psnr_bicubic")
+    args = parser.parse_args(argv)
+    labels = args.labels or [Path(r).name for r in args.runs]
+    if len(labels) != len(args.runs):
+        parser.error("give one label per run")
+    results = [load_results(r) for r in args.runs]
+    rows = [summary_row(r, args.metrics) for r in results]
+    print(markdown_table(labels, rows, args.metrics))
+
+    if args.plot:
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for label, res in zip(labels, results, strict=True):
+            xs, ys = zip(*_evaluated(res, args.plot_metric), strict=True)
+            ax.plot(xs, ys, marker="o", markersize=3, label=label)
+        baseline = _evaluated(results[0], args.baseline_metric)
+        if baseline:
+            ax.axhline(baseline[-1][1], color="gray", linestyle="--", label="bicubic")
+        ax.set_xlabel("round")
+        ax.set_ylabel(f"{args.plot_metric} (held-out)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=120)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

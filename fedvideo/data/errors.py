@@ -1,0 +1,43 @@
+"""The one exception type raised for every data problem, and a setting check."""
+
+from __future__ import annotations
+
+import operator
+
+__all__ = ["DatasetError", "require_int"]
+
+
+class DatasetError(ValueError):
+    """A dataset, file, folder or data setting is missing or invalid.
+
+    The message always names the offending path or setting, so that a user can
+    fix the problem without reading a traceback.
+    """
+
+
+def require_int(value: object, key: str, minimum: int) -> int:
+    """Return ``value`` as an int, or raise naming the setting ``key``.
+
+    Parameters
+    ----------
+    value : object
+        The value to check (``bool`` is rejected).
+    key : str
+        The setting's name as the user knows it, e.g. ``"vsr.gt-crop"``.
+    minimum : int
+        The smallest allowed value.
+
+    Raises
+    ------
+    DatasetError
+        If ``value`` is not an integer or is smaller than ``minimum``.
+    """
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise DatasetError(f"{key} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise DatasetError(f"{key} must be >= {minimum}, got {number}")
+    return number

@@ -1,0 +1,80 @@
+"""Video super-resolution models and their named presets.
+
+Every model maps a low-resolution clip (B, T, 3, h, w) in [0, 1] to
+(B, T, 3, scale·h, scale·w).
+"""
+
+from collections.abc import Callable
+
+from torch import nn
+
+from .basicvsr import BasicVSR, basicvsr, basicvsr_small, basicvsr_tiny
+from .spynet import SpyNet, load_spynet_weights
+from .warp import flow_warp
+
+__all__ = [
+    "FULL_SPYNET_PRESETS",
+    "VSR_MODELS",
+    "BasicVSR",
+    "SpyNet",
+    "build_vsr_model",
+    "flow_warp",
+    "load_spynet_weights",
+]
+
+#: Preset name -> constructor taking keyword overrides (e.g. ``scale=2``).
+VSR_MODELS: dict[str, Callable[..., nn.Module]] = {
+    "basicvsr-tiny": basicvsr_tiny,
+    "basicvsr-small": basicvsr_small,
+    "basicvsr": basicvsr,
+}
+
+#: Presets whose SpyNet fits the published pretrained weights.
+FULL_SPYNET_PRESETS: tuple[str, ...] = ("basicvsr-small", "basicvsr")
+
+
+def build_vsr_model(
+    name: str, scale: int = 4, flow_weights: str | None = None
+) -> nn.Module:
+    """Build a video super-resolution model by preset name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`VSR_MODELS`.
+    scale : int, optional
+        Upsampling factor (4, or 2).
+    flow_weights : str or None, optional
+        Local path of pretrained SpyNet weights (BasicSR layout) to load into
+        the model's flow network; ``None`` or ``""`` trains SpyNet from scratch.
+        Only presets with the full SpyNet (width 1.0, 6 levels) can take them.
+
+    Returns
+    -------
+    nn.Module
+        The model, in training mode, on the CPU.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or scale, or flow weights that do not fit.
+    """
+    if name not in VSR_MODELS:
+        raise ValueError(
+            f"unknown VSR model {name!r}; valid names: {', '.join(VSR_MODELS)}"
+        )
+    model = VSR_MODELS[name](scale=scale)
+    if flow_weights:
+        spynet = getattr(model, "spynet", None)
+        if not isinstance(spynet, SpyNet):
+            raise ValueError(f"model {name!r} has no SpyNet to load flow weights into")
+        if spynet.width != 1.0 or spynet.num_levels != 6:
+            presets = ", ".join(FULL_SPYNET_PRESETS)
+            raise ValueError(
+                f"flow weights {flow_weights!r} need the full SpyNet (width 1.0, 6 "
+                f"levels), but {name!r} uses width {spynet.width} and "
+                f"{spynet.num_levels} levels; use one of {presets} or set no flow "
+                "weights"
+            )
+        load_spynet_weights(spynet, flow_weights)
+    return model

@@ -1,0 +1,44 @@
+"""Learning-rate schedules as pure functions of global training progress.
+
+Clients are stateless: the server sends the round number, and every schedule here
+is computed from (round, local step) alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["cosine_lr", "global_progress"]
+
+
+def global_progress(server_round: int, num_rounds: int, step: int, steps: int) -> float:
+    """Fraction of the whole federated training done before local ``step``.
+
+    Parameters
+    ----------
+    server_round : int
+        Current round, 1-based.
+    num_rounds : int
+        Total number of rounds.
+    step : int
+        Local step within the round, 0-based.
+    steps : int
+        Local steps in this round.
+
+    Returns
+    -------
+    float
+        ``((server_round - 1) + step / steps) / num_rounds``, in ``[0, 1)``.
+    """
+    if not 1 <= server_round <= num_rounds:
+        raise ValueError(f"server_round {server_round} not in [1, {num_rounds}]")
+    if steps < 1 or not 0 <= step < steps:
+        raise ValueError(f"step {step} not in [0, {steps})")
+    return ((server_round - 1) + step / steps) / num_rounds
+
+
+def cosine_lr(progress: float, base_lr: float, min_lr: float = 0.0) -> float:
+    """Cosine annealing from ``base_lr`` (progress 0) to ``min_lr`` (progress 1)."""
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress {progress} not in [0, 1]")
+    return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * progress))

@@ -1,0 +1,60 @@
+"""fedvideo ServerApp: task-agnostic federated training with results on disk."""
+
+from __future__ import annotations
+
+from logging import ERROR, INFO
+
+from flwr.app import ArrayRecord, ConfigRecord, Context
+from flwr.common.logger import log
+from flwr.serverapp import Grid, ServerApp
+
+from fedvideo.after_round import AfterRound
+from fedvideo.config import FederationConfig, parse_section
+from fedvideo.results import RunRecorder, make_run_dir
+from fedvideo.strategies import build_strategy
+from fedvideo.tasks import build_task
+from fedvideo.utils import atomic_torch_save, select_device
+
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Run ``num-server-rounds`` rounds of the configured task and strategy."""
+    run_config = dict(context.run_config)
+    federation = parse_section(run_config, FederationConfig)
+    task = build_task(run_config, federation)
+    strategy = build_strategy(federation, run_config)
+    device = select_device(federation.device)
+    model = task.build_model()
+
+    run_dir = make_run_dir(federation.output_dir, f"{task.name}_{federation.strategy}")
+    log(
+        INFO,
+        "fedvideo: %s with %s, results in %s",
+        task.name,
+        federation.strategy,
+        run_dir,
+    )
+    recorder = RunRecorder(run_dir, run_config, task.plot)
+    round_config = ConfigRecord({"num-rounds": federation.num_server_rounds})
+    try:
+        result = strategy.start(
+            grid=grid,
+            initial_arrays=ArrayRecord(task.global_state(model)),
+            num_rounds=federation.num_server_rounds,
+            timeout=federation.round_timeout,
+            train_config=round_config,
+            evaluate_config=ConfigRecord(round_config),
+            evaluate_fn=AfterRound(task, model, device, federation, strategy, recorder),
+        )
+    except BaseException as err:
+        recorder.finish("failed", error=f"{type(err).__name__}: {err}")
+        log(ERROR, "fedvideo: run failed; partial results in %s", recorder.results_path)
+        raise
+
+    atomic_torch_save(result.arrays.to_torch_state_dict(), run_dir / "model.pt")
+    recorder.finish("completed")
+    log(INFO, "fedvideo: results  %s", recorder.results_path)
+    log(INFO, "fedvideo: plot     %s", recorder.plot_path)
+    log(INFO, "fedvideo: model    %s", run_dir / "model.pt")

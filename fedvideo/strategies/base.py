@@ -1,0 +1,153 @@
+"""FedAvg with reply validation and a per-round report; the base of every strategy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from logging import INFO, WARNING
+
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.common.logger import log
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
+
+from fedvideo.strategies.validation import ArraySpec, array_specs, reject_reason
+
+__all__ = ["ClientUpdate", "FedVideoStrategy", "RoundReport"]
+
+AGGREGATION_WEIGHT_KEY = "aggregation-weight"
+
+
+@dataclass(frozen=True)
+class ClientUpdate:
+    """One accepted training reply, as a strategy's weighting sees it."""
+
+    node_id: int
+    train_loss: float
+    num_examples: float
+
+
+@dataclass
+class RoundReport:
+    """What happened to every reply of one training round."""
+
+    clients: list[dict] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
+    diagnostics: dict[str, float] = field(default_factory=dict)
+
+
+class FedVideoStrategy(FedAvg):
+    """Flower's FedAvg, hardened for unattended video runs.
+
+    Training replies with an error, missing metrics, a loss that is not finite and
+    positive, or arrays that do not match the global model are dropped with a
+    logged reason, and the round goes on with the rest. Subclasses change how the
+    accepted updates are weighted by overriding :meth:`aggregation_weights`.
+    Every round's per-client losses and weights are kept in ``reports``.
+
+    Parameters
+    ----------
+    num_rounds : int
+        Total number of rounds (loss-aware schedules depend on it).
+    **fedavg_kwargs
+        Passed on to :class:`flwr.serverapp.strategy.FedAvg`.
+    """
+
+    loss_key = "train_loss"
+
+    def __init__(self, *, num_rounds: int, **fedavg_kwargs) -> None:
+        super().__init__(**fedavg_kwargs)
+        self.num_rounds = num_rounds
+        self.reports: dict[int, RoundReport] = {}
+        self._reference: dict[str, ArraySpec] = {}
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Remember the global model's layout, then configure as FedAvg does."""
+        self._reference = array_specs(arrays)
+        return super().configure_train(server_round, arrays, config, grid)
+
+    def aggregation_weights(
+        self, server_round: int, updates: Sequence[ClientUpdate]
+    ) -> tuple[list[float], dict[str, float]]:
+        """Weights of the accepted updates (FedAvg: share of examples).
+
+        Returns
+        -------
+        tuple[list[float], dict[str, float]]
+            One non-negative weight per update (normalised by the caller) and
+            diagnostics to record with the round.
+        """
+        return [u.num_examples for u in updates], {}
+
+    def accept_replies(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> list[Message]:
+        """Split replies into accepted ones and dropped ones (logged and reported)."""
+        report = self.reports.setdefault(server_round, RoundReport())
+        accepted = []
+        for reply in replies:
+            reason = reject_reason(
+                reply, self._reference, self.loss_key, self.weighted_by_key
+            )
+            node_id = reply.metadata.src_node_id
+            if reason is None:
+                accepted.append(reply)
+                continue
+            log(
+                WARNING,
+                "round %d: dropped reply of node %d: %s",
+                server_round,
+                node_id,
+                reason,
+            )
+            report.dropped.append({"node_id": node_id, "reason": reason})
+        return accepted
+
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Drop unsound replies, weight the rest, and average their arrays."""
+        accepted = self.accept_replies(server_round, replies)
+        log(INFO, "aggregate_train: %d replies accepted", len(accepted))
+        if not accepted:
+            return None, None
+        metrics = [next(iter(r.content.metric_records.values())) for r in accepted]
+        updates = [
+            ClientUpdate(
+                node_id=r.metadata.src_node_id,
+                train_loss=float(m[self.loss_key]),
+                num_examples=float(m[self.weighted_by_key]),
+            )
+            for r, m in zip(accepted, metrics, strict=True)
+        ]
+        weights, diagnostics = self.aggregation_weights(server_round, updates)
+        total = float(sum(weights))
+        weights = [w / total for w in weights]
+
+        contents = [
+            RecordDict(
+                {
+                    self.arrayrecord_key: next(iter(r.content.array_records.values())),
+                    "metrics": MetricRecord({**m, AGGREGATION_WEIGHT_KEY: w}),
+                }
+            )
+            for r, m, w in zip(accepted, metrics, weights, strict=True)
+        ]
+        arrays = aggregate_arrayrecords(contents, AGGREGATION_WEIGHT_KEY)
+        train_metrics = self.train_metrics_aggr_fn(contents, AGGREGATION_WEIGHT_KEY)
+
+        report = self.reports[server_round]
+        report.diagnostics = diagnostics
+        report.clients = [
+            {
+                "node_id": u.node_id,
+                "train_loss": u.train_loss,
+                "num_examples": u.num_examples,
+                "weight": w,
+            }
+            for u, w in zip(updates, weights, strict=True)
+        ]
+        return arrays, train_metrics

@@ -1,0 +1,79 @@
+"""Checks that decide whether a client's training reply may enter aggregation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from flwr.app import ArrayRecord, Message, MetricRecord
+
+__all__ = ["ArraySpec", "array_specs", "reject_reason"]
+
+ArraySpec = tuple[tuple[int, ...], str]  # (shape, dtype)
+
+
+def array_specs(arrays: ArrayRecord) -> dict[str, ArraySpec]:
+    """Shape and dtype of every array in ``arrays`` (the reference for replies)."""
+    return {key: (tuple(arr.shape), str(arr.dtype)) for key, arr in arrays.items()}
+
+
+def _single(records: Mapping, kind: str) -> tuple[object | None, str | None]:
+    if len(records) != 1:
+        return None, f"expected exactly one {kind}, got {len(records)}"
+    return next(iter(records.values())), None
+
+
+def reject_reason(
+    reply: Message,
+    reference: Mapping[str, ArraySpec],
+    loss_key: str = "train_loss",
+    weight_key: str = "num-examples",
+) -> str | None:
+    """Return why ``reply`` must not be aggregated, or ``None`` if it is sound.
+
+    A reply is rejected when it carries an error, does not hold exactly one
+    ArrayRecord and one MetricRecord, lacks ``loss_key`` or ``weight_key``, reports
+    a loss that is not finite and positive or a non-positive number of examples,
+    or when its arrays differ from the global model in keys, shapes or dtypes, or
+    contain NaN/inf.
+    """
+    if reply.has_error():
+        return f"client error: {reply.error.reason}"
+    arrays, problem = _single(reply.content.array_records, "ArrayRecord")
+    if problem:
+        return problem
+    metrics, problem = _single(reply.content.metric_records, "MetricRecord")
+    if problem:
+        return problem
+    assert isinstance(arrays, ArrayRecord) and isinstance(metrics, MetricRecord)
+
+    for key in (loss_key, weight_key):
+        if key not in metrics:
+            return f"metric '{key}' missing"
+        if isinstance(metrics[key], list):
+            return f"metric '{key}' is a list, expected a number"
+    loss, weight = float(metrics[loss_key]), float(metrics[weight_key])
+    if not (math.isfinite(loss) and loss > 0):
+        return f"'{loss_key}' = {loss} is not finite and positive"
+    if not (math.isfinite(weight) and weight > 0):
+        return f"'{weight_key}' = {weight} is not finite and positive"
+
+    if set(arrays.keys()) != set(reference):
+        missing = sorted(set(reference) - set(arrays.keys()))[:3]
+        extra = sorted(set(arrays.keys()) - set(reference))[:3]
+        return (
+            "array keys differ from the global model "
+            f"(missing {missing}, extra {extra})"
+        )
+    for key, arr in arrays.items():
+        shape, dtype = reference[key]
+        if (tuple(arr.shape), str(arr.dtype)) != (shape, dtype):
+            return (
+                f"array '{key}' is {tuple(arr.shape)} {arr.dtype}, "
+                f"expected {shape} {dtype}"
+            )
+        values = arr.numpy()
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            return f"array '{key}' contains NaN or inf"
+    return None

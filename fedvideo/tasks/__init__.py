@@ -1,0 +1,46 @@
+"""Learning tasks, chosen by name with the run config's ``task``.
+
+A task implements :class:`~fedvideo.tasks.base.Task`. To add one, write its module
+and register it in ``TASKS``; the apps need no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fedvideo.config import ConfigError, FederationConfig
+from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
+from fedvideo.tasks.vsr import VSRTask
+
+__all__ = [
+    "TASKS",
+    "ClientInfo",
+    "EvalResult",
+    "RoundInfo",
+    "Task",
+    "TrainResult",
+    "build_task",
+]
+
+TASKS: dict[str, type[Task]] = {
+    VSRTask.name: VSRTask,
+}
+
+
+def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> Task:
+    """Instantiate the task named by the run config's ``task``.
+
+    Raises
+    ------
+    ConfigError
+        If the name is unknown or the task's section of the run config is invalid.
+    """
+    try:
+        cls = TASKS[federation.task]
+    except KeyError:
+        valid = ", ".join(sorted(TASKS))
+        raise ConfigError(
+            f"run config 'task': unknown task {federation.task!r}; valid names: {valid}"
+        ) from None
+    return cls(run_config, federation)

@@ -1,0 +1,149 @@
+"""The interface between the task-agnostic Flower apps and one learning task.
+
+A task owns everything specific to a problem: its section of the run config, the
+model, a client's data, local training and evaluation. The ServerApp and ClientApp
+only move weights and metrics between a :class:`Task` and a strategy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from flwr.app import RecordDict
+from torch import nn
+
+from fedvideo.config import FederationConfig
+
+__all__ = ["ClientInfo", "EvalResult", "PlotSpec", "RoundInfo", "Task", "TrainResult"]
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Which part of the federated data a client holds.
+
+    In simulation Flower sets ``partition-id`` and ``num-partitions`` in the node
+    config; in deployment they come from ``flower-supernode --node-config``.
+    """
+
+    partition_id: int
+    num_partitions: int
+
+    @classmethod
+    def from_node_config(cls, node_config: Mapping[str, Any]) -> ClientInfo:
+        """Read the client's partition from its node config.
+
+        Raises
+        ------
+        ValueError
+            If a key is missing or the id is out of range.
+        """
+        try:
+            pid = int(node_config["partition-id"])
+            num = int(node_config["num-partitions"])
+        except KeyError as err:
+            raise ValueError(
+                f"node config has no {err.args[0]!r}: start the SuperNode with "
+                '--node-config "partition-id=<i> num-partitions=<n>"'
+            ) from None
+        if num < 1 or not 0 <= pid < num:
+            raise ValueError(
+                f"node config: partition-id {pid} out of range for num-partitions {num}"
+            )
+        return cls(partition_id=pid, num_partitions=num)
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """Where a client call sits in the federated schedule."""
+
+    server_round: int
+    num_rounds: int
+
+
+@dataclass
+class TrainResult:
+    """What a client reports after local training."""
+
+    num_examples: int
+    train_loss: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    """What a client reports after local evaluation."""
+
+    num_examples: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """Which server-side metrics go into the per-round plot."""
+
+    title: str
+    ylabel: str
+    series: tuple[tuple[str, str], ...]  # (metric key, legend label)
+
+
+class Task(ABC):
+    """One federated learning problem (``vsr``, later ``ssl`` and ``pose``).
+
+    Parameters
+    ----------
+    run_config : Mapping[str, Any]
+        The flat run config; the task validates its own section in ``__init__``.
+    federation : FederationConfig
+        The validated task-independent settings.
+    """
+
+    name: ClassVar[str]
+    plot: ClassVar[PlotSpec]
+
+    def __init__(self, run_config: Mapping[str, Any], federation: FederationConfig):
+        self.federation = federation
+
+    @abstractmethod
+    def build_model(self) -> nn.Module:
+        """Build the model with freshly initialised (or locally loaded) weights."""
+
+    def global_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Return the tensors that are federated (default: the whole state_dict)."""
+        return model.state_dict()
+
+    def load_global_state(
+        self, model: nn.Module, state: Mapping[str, torch.Tensor]
+    ) -> None:
+        """Load federated tensors received from the server into ``model``."""
+        model.load_state_dict(state, strict=True)
+
+    @abstractmethod
+    def train(
+        self,
+        model: nn.Module,
+        client: ClientInfo,
+        round_info: RoundInfo,
+        device: torch.device,
+        local_state: RecordDict,
+    ) -> TrainResult:
+        """Train ``model`` on the client's data for one round.
+
+        ``local_state`` is the client's persistent Flower context state, for
+        parameters that stay on the client between rounds.
+        """
+
+    @abstractmethod
+    def evaluate(
+        self, model: nn.Module, client: ClientInfo, device: torch.device
+    ) -> EvalResult:
+        """Evaluate ``model`` on the client's local data."""
+
+    @abstractmethod
+    def evaluate_global(
+        self, model: nn.Module, device: torch.device
+    ) -> dict[str, float]:
+        """Evaluate ``model`` on the held-out test data (server side)."""

@@ -1,0 +1,150 @@
+"""The local training loop every task uses: steps, LR schedule, AMP, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from logging import INFO
+
+import torch
+from flwr.common.logger import log
+from torch import nn
+
+__all__ = ["LocalTrainResult", "autocast_for", "train_steps"]
+
+LossFn = Callable[[nn.Module, Mapping[str, torch.Tensor]], tuple[torch.Tensor, dict]]
+
+
+@dataclass
+class LocalTrainResult:
+    """Summary of one client's local training in one round."""
+
+    mean_loss: float
+    steps: int
+    num_examples: int
+    seconds: float
+    mean_parts: dict[str, float] = field(default_factory=dict)
+
+
+def autocast_for(
+    device: torch.device, enabled: bool
+) -> contextlib.AbstractContextManager:
+    """Mixed-precision context: bfloat16 (or float16) autocast on CUDA, else no-op."""
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _to_device(batch: Mapping, device: torch.device) -> dict:
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
+
+
+def train_steps(
+    model: nn.Module,
+    batches: Iterator[Mapping[str, torch.Tensor]],
+    num_steps: int,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    lr_at: Callable[[int], float],
+    device: torch.device,
+    amp: bool = True,
+    log_every: int = 10,
+    description: str = "train",
+    grad_clip: float | None = None,
+) -> LocalTrainResult:
+    """Run ``num_steps`` optimisation steps and return the mean loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Model on ``device``, put in train mode here.
+    batches : Iterator[Mapping[str, Tensor]]
+        Yields at least ``num_steps`` batches (dicts of tensors, first dim = batch).
+    num_steps : int
+        Optimisation steps to run.
+    loss_fn : callable
+        ``loss_fn(model, batch) -> (loss, parts)``; ``parts`` maps names of loss
+        components to floats, averaged over steps in the result.
+    optimizer : torch.optim.Optimizer
+        Optimiser over the model's trainable parameters.
+    lr_at : callable
+        Learning rate for a local step (0-based); set before each step.
+    device : torch.device
+        Where to train.
+    amp : bool
+        Use mixed precision on CUDA (ignored on CPU).
+    log_every : int
+        Log a progress line every this many steps (and at the last step).
+    description : str
+        Prefix of the progress lines (e.g. the client name).
+    grad_clip : float, optional
+        Clip the gradient norm to this value.
+
+    Returns
+    -------
+    LocalTrainResult
+        Mean loss over all steps, number of steps and examples, wall seconds.
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes NaN or infinite.
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    model.train()
+    use_scaler = amp and device.type == "cuda" and not torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    total_loss, num_examples = 0.0, 0
+    part_sums: dict[str, float] = {}
+    start = time.perf_counter()
+    for step in range(num_steps):
+        batch = _to_device(next(batches), device)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step)
+        optimizer.zero_grad(set_to_none=True)
+        with autocast_for(device, amp):
+            loss, parts = loss_fn(model, batch)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(
+                f"{description}: loss is {loss_value} at local step {step + 1}"
+            )
+        scaler.scale(loss).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+
+        total_loss += loss_value
+        num_examples += len(next(iter(batch.values())))
+        for name, value in parts.items():
+            part_sums[name] = part_sums.get(name, 0.0) + float(value)
+        if (step + 1) % log_every == 0 or step + 1 == num_steps:
+            elapsed = time.perf_counter() - start
+            log(
+                INFO,
+                "%s: step %d/%d  loss %.5f (mean %.5f)  lr %.2e  %.2f s/step",
+                description,
+                step + 1,
+                num_steps,
+                loss_value,
+                total_loss / (step + 1),
+                lr_at(step),
+                elapsed / (step + 1),
+            )
+    return LocalTrainResult(
+        mean_loss=total_loss / num_steps,
+        steps=num_steps,
+        num_examples=num_examples,
+        seconds=time.perf_counter() - start,
+        mean_parts={k: v / num_steps for k, v in part_sums.items()},
+    )

@@ -1,0 +1,83 @@
+"""Small utilities shared by the apps and tasks: seeding, devices, state I/O."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "atomic_torch_save",
+    "derive_seed",
+    "load_checkpoint",
+    "select_device",
+    "set_seed",
+]
+
+
+def derive_seed(*parts: int) -> int:
+    """Combine integers (base seed, partition id, round, ...) into one 32-bit seed.
+
+    Uses NumPy's ``SeedSequence`` so nearby inputs give unrelated seeds.
+    """
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def select_device(name: str) -> torch.device:
+    """Resolve the ``device`` setting (``auto``, ``cpu`` or ``cuda``).
+
+    Raises
+    ------
+    RuntimeError
+        If ``cuda`` is requested but no CUDA device is available.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "run config 'device' is 'cuda' but no CUDA device is available"
+        )
+    return torch.device(name)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Save with ``torch.save`` through a temporary file and an atomic rename.
+
+    A crash while writing never leaves a truncated file at ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: str | Path) -> Mapping[str, Any]:
+    """Load a checkpoint written by fedvideo without unpickling arbitrary objects.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint file {path} does not exist")
+    return torch.load(path, map_location="cpu", weights_only=True)
