@@ -8,7 +8,7 @@ from torch import nn
 
 from fedvideo.config import FederationConfig, parse_section
 from fedvideo.tasks import ClientInfo, RoundInfo, Task, build_task
-from fedvideo.utils import select_device
+from fedvideo.utils import configure_threads, select_device
 
 app = ClientApp()
 
@@ -16,6 +16,7 @@ app = ClientApp()
 def _receive(msg: Message, context: Context):
     """Validate the run config and build the task and model with the global weights."""
     federation = parse_section(context.run_config, FederationConfig)
+    configure_threads(federation.num_threads)
     task = build_task(context.run_config, federation)
     device = select_device(federation.device)
     model = task.build_model()

@@ -62,10 +62,19 @@ def summary_row(results: dict[str, Any], metrics: Sequence[str]) -> dict[str, An
 
 def markdown_table(labels: Sequence[str], rows: Sequence[dict], metrics: Sequence[str]):
     """Render summary rows as a Markdown table."""
-    header = ["run", "rounds", *metrics, "wall s"]
+    delta = {"psnr", "psnr_bicubic"} <= set(metrics)
+    header = [
+        "run",
+        "rounds",
+        *metrics,
+        *(["psnr gain (dB)"] if delta else []),
+        "wall s",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, row in zip(labels, rows, strict=True):
-        values = [f"{row[m]:.4f}" if "ssim" in m else f"{row[m]:.2f}" for m in metrics]
+        values = [f"{row[m]:.4f}" if "ssim" in m else f"{row[m]:.3f}" for m in metrics]
+        if delta:
+            values.append(f"{row['psnr'] - row['psnr_bicubic']:+.3f}")
         lines.append(
             f"| {label} | {row['rounds']} | "
             + " | ".join(values)

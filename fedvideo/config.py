@@ -74,6 +74,7 @@ class FederationConfig:
     amp: bool
     round_timeout: float = dataclasses.field(metadata=at_least(1.0))
     log_every: int = dataclasses.field(metadata=at_least(1))
+    num_threads: int = dataclasses.field(metadata=at_least(0))
 
     def __post_init__(self) -> None:
         """Check settings that depend on each other."""

@@ -14,6 +14,7 @@ import torch
 
 __all__ = [
     "atomic_torch_save",
+    "configure_threads",
     "derive_seed",
     "load_checkpoint",
     "select_device",
@@ -51,6 +52,35 @@ def select_device(name: str) -> torch.device:
             "run config 'device' is 'cuda' but no CUDA device is available"
         )
     return torch.device(name)
+
+
+def _ray_assigned_cpus() -> int:
+    """CPUs Ray reserved for the current actor (0 outside a Ray worker)."""
+    try:
+        import ray
+    except ImportError:
+        return 0
+    if not ray.is_initialized():
+        return 0
+    try:
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 0)
+    except Exception:  # noqa: BLE001 - not in a worker: keep the default
+        return 0
+    return int(cpus)
+
+
+def configure_threads(requested: int) -> int:
+    """Set PyTorch's intra-op threads for this process and return the count.
+
+    ``requested > 0`` sets exactly that many. ``0`` means automatic: inside a
+    Flower simulation (a Ray actor) the CPUs reserved for the client
+    (``client-resources-num-cpus``), so that parallel clients do not
+    oversubscribe the cores; elsewhere PyTorch's default.
+    """
+    threads = requested or _ray_assigned_cpus()
+    if threads > 0 and threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+import torch
+
+from fedvideo.compare import main as compare_main
+from fedvideo.utils import (
+    atomic_torch_save,
+    configure_threads,
+    derive_seed,
+    load_checkpoint,
+    select_device,
+)
+
+
+def test_derive_seed_is_deterministic_and_spreads():
+    assert derive_seed(123, 0, 1) == derive_seed(123, 0, 1)
+    assert len({derive_seed(123, pid, 1) for pid in range(50)}) == 50
+
+
+def test_configure_threads_explicit_and_automatic():
+    before = torch.get_num_threads()
+    try:
+        assert configure_threads(1) == 1
+        # outside a Ray actor, automatic keeps the current setting
+        assert configure_threads(0) == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_atomic_save_and_safe_load(tmp_path):
+    path = tmp_path / "sub" / "ckpt.pt"
+    atomic_torch_save({"round": 3, "model": {"w": torch.ones(2)}}, path)
+    data = load_checkpoint(path)
+    assert data["round"] == 3 and torch.equal(data["model"]["w"], torch.ones(2))
+    assert [p.name for p in path.parent.iterdir()] == ["ckpt.pt"]  # no temp files left
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_select_device_cpu():
+    assert select_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="'device' is 'cuda'"):
+            select_device("cuda")
+
+
+def test_compare_table_and_plot(tmp_path, capsys):
+    for name, final in (("a", 23.0), ("b", 23.5)):
+        run = tmp_path / name
+        run.mkdir()
+        rounds = [
+            {
+                "round": r,
+                "round_seconds": 10.0,
+                "evaluation": {
+                    "psnr": final - 1 + r / 2,
+                    "psnr_bicubic": 22.0,
+                    "ssim": 0.6,
+                    "ssim_bicubic": 0.59,
+                },
+            }
+            for r in range(3)
+        ]
+        (run / "results.json").write_text(
+            json.dumps({"rounds": rounds, "status": "completed"})
+        )
+    plot = tmp_path / "cmp.png"
+    compare_main(
+        [
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            "--labels",
+            "A",
+            "B",
+            "--plot",
+            str(plot),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "| A | 2 | 23.000 | 0.6000 | 22.000 | 0.5900 | +1.000 | 30 |" in out
+    assert "| B | 2 | 23.500 |" in out
+    assert plot.stat().st_size > 0
