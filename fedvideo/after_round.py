@@ -55,7 +55,6 @@ class AfterRound:
         """Checkpoint, maybe evaluate, and record round ``server_round``."""
         round_seconds = time.perf_counter() - self._last_time
         state = arrays.to_torch_state_dict()
-        self.task.load_global_state(self.model, state)
         if server_round > 0:
             save_round_checkpoint(self.checkpoint_path, server_round, state)
 
@@ -63,6 +62,7 @@ class AfterRound:
         eval_seconds = 0.0
         if self._due(server_round):
             start = time.perf_counter()
+            self.task.load_global_state(self.model, state)
             metrics = self.task.evaluate_global(self.model.to(self.device), self.device)
             eval_seconds = time.perf_counter() - start
             summary = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())

@@ -7,8 +7,6 @@ everything up to its last completed round.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fedvideo.tasks.base import PlotSpec  # noqa: E402
+from fedvideo.utils import atomic_write  # noqa: E402
 
 __all__ = ["RunRecorder", "make_run_dir", "plot_rounds"]
 
@@ -35,13 +34,6 @@ def make_run_dir(output_dir: str | Path, label: str) -> Path:
         run_dir = base / f"{stamp}_{label}_{suffix}"
     run_dir.mkdir(parents=True)
     return run_dir
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    os.replace(tmp, path)
 
 
 def plot_rounds(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> bool:
@@ -71,9 +63,8 @@ def plot_rounds(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> 
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        image_format = path.suffix.lstrip(".")
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format=image_format))
     plt.close(fig)
     return plotted
 
@@ -116,4 +107,5 @@ class RunRecorder:
         self._save()
 
     def _save(self) -> None:
-        _write_atomic(self.results_path, json.dumps(self.data, indent=2, default=float))
+        text = json.dumps(self.data, indent=2, default=float)
+        atomic_write(self.results_path, lambda tmp: Path(tmp).write_text(text))

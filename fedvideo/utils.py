@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import torch
 
 __all__ = [
     "atomic_torch_save",
+    "atomic_write",
     "configure_threads",
     "derive_seed",
     "load_checkpoint",
@@ -83,20 +84,26 @@ def configure_threads(requested: int) -> int:
     return torch.get_num_threads()
 
 
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Save with ``torch.save`` through a temporary file and an atomic rename.
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Create ``path`` through a temporary file and an atomic rename.
 
-    A crash while writing never leaves a truncated file at ``path``.
+    ``write`` receives the temporary file's name and fills it. A crash while
+    writing never leaves a truncated file at ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Save with ``torch.save`` through :func:`atomic_write`."""
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_checkpoint(path: str | Path) -> Mapping[str, Any]:

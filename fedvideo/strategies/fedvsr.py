@@ -14,6 +14,7 @@ Dataset sizes are not used, and the server keeps no state but the global model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy
 
 __all__ = [
     "FedVSR",
+    "FedVSRMixing",
+    "fedvsr_mixing",
     "fedvsr_weights",
     "hellinger_distance",
     "inverse_loss_weights",
@@ -65,6 +68,28 @@ def hellinger_distance(p: Sequence[float], q: Sequence[float]) -> float:
     return float(np.sqrt(0.5 * np.sum(diff**2)))
 
 
+class FedVSRMixing(NamedTuple):
+    """FedVSR's client weights of one round and the quantities behind them."""
+
+    weights: np.ndarray
+    hellinger: float
+    mix: float
+
+
+def fedvsr_mixing(
+    losses: Sequence[float], server_round: int, num_rounds: int
+) -> FedVSRMixing:
+    """Weights ``a_i`` with the Hellinger distance ``H`` and share ``m`` they used.
+
+    See :func:`fedvsr_weights` for the parameters.
+    """
+    loss_weights = inverse_loss_weights(losses, server_round, num_rounds)
+    uniform = np.full_like(loss_weights, 1.0 / loss_weights.size)
+    distance = hellinger_distance(uniform, loss_weights)
+    mix = fedvsr_mix(distance)
+    return FedVSRMixing((1.0 - mix) * uniform + mix * loss_weights, distance, mix)
+
+
 def fedvsr_weights(
     losses: Sequence[float], server_round: int, num_rounds: int
 ) -> np.ndarray:
@@ -94,11 +119,7 @@ def fedvsr_weights(
     >>> fedvsr_weights([0.1, 0.4], 10, 10).tolist()
     [0.5, 0.5]
     """
-    loss_weights = inverse_loss_weights(losses, server_round, num_rounds)
-    uniform = np.full_like(loss_weights, 1.0 / loss_weights.size)
-    distance = hellinger_distance(uniform, loss_weights)
-    mix = fedvsr_mix(distance)
-    return (1.0 - mix) * uniform + mix * loss_weights
+    return fedvsr_mixing(losses, server_round, num_rounds).weights
 
 
 def fedvsr_mix(distance: float, threshold: float = HELLINGER_THRESHOLD) -> float:
@@ -114,9 +135,8 @@ class FedVSR(FedVideoStrategy):
     ) -> tuple[list[float], dict[str, float]]:
         """FedVSR weights from the clients' mean local losses (sizes unused)."""
         losses = [u.train_loss for u in updates]
-        loss_weights = inverse_loss_weights(losses, server_round, self.num_rounds)
-        distance = hellinger_distance(
-            np.full(len(losses), 1 / len(losses)), loss_weights
-        )
-        weights = fedvsr_weights(losses, server_round, self.num_rounds)
-        return weights.tolist(), {"hellinger": distance, "mix": fedvsr_mix(distance)}
+        mixing = fedvsr_mixing(losses, server_round, self.num_rounds)
+        return mixing.weights.tolist(), {
+            "hellinger": mixing.hellinger,
+            "mix": mixing.mix,
+        }
