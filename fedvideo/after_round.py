@@ -19,10 +19,19 @@ from fedvideo.tasks import Task
 __all__ = ["AfterRound"]
 
 
+def _mean_train_loss(clients: list[dict]) -> float | None:
+    """Example-weighted mean of the clients' local training losses."""
+    total = sum(c["num_examples"] for c in clients)
+    if not total:
+        return None
+    return sum(c["train_loss"] * c["num_examples"] for c in clients) / total
+
+
 class AfterRound:
     """The ``evaluate_fn`` handed to ``Strategy.start``, called after each round.
 
-    It checkpoints the global model (every round), evaluates it on the task's
+    It checkpoints the global model and the strategy's state (every round),
+    evaluates it on the task's
     held-out data every ``eval-every`` rounds (and at round 0 and the last round),
     and appends the round to the run's results with the strategy's per-client
     report (losses, weights, dropped replies) and the wall time.
@@ -56,7 +65,9 @@ class AfterRound:
         round_seconds = time.perf_counter() - self._last_time
         state = arrays.to_torch_state_dict()
         if server_round > 0:
-            save_round_checkpoint(self.checkpoint_path, server_round, state)
+            save_round_checkpoint(
+                self.checkpoint_path, server_round, state, self.strategy.state_dict()
+            )
 
         metrics: dict[str, float] = {}
         eval_seconds = 0.0
@@ -72,6 +83,7 @@ class AfterRound:
         self.recorder.record_round(
             {
                 "round": server_round,
+                "train_loss": _mean_train_loss(report.clients if report else []),
                 "clients": report.clients if report else [],
                 "dropped": report.dropped if report else [],
                 "aggregation": report.diagnostics if report else {},

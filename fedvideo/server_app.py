@@ -53,8 +53,13 @@ def main(grid: Grid, context: Context) -> None:
         log(ERROR, "fedvideo: run failed; partial results in %s", recorder.results_path)
         raise
 
-    atomic_torch_save(result.arrays.to_torch_state_dict(), run_dir / "model.pt")
-    recorder.finish("completed")
+    task.load_global_state(model, result.arrays.to_torch_state_dict())
+    atomic_torch_save(task.export_state(model), run_dir / "model.pt")
+    final = task.final_evaluation(model.to(device), device)
+    if final:
+        summary = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
+        log(INFO, "fedvideo: final evaluation: %s", summary)
+    recorder.finish("completed", final_evaluation=final)
     log(INFO, "fedvideo: results  %s", recorder.results_path)
     log(INFO, "fedvideo: plot     %s", recorder.plot_path)
     log(INFO, "fedvideo: model    %s", run_dir / "model.pt")

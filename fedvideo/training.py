@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,8 +13,15 @@ from logging import INFO
 import torch
 from flwr.common.logger import log
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["LocalTrainResult", "autocast_for", "train_steps"]
+__all__ = [
+    "LocalTrainResult",
+    "autocast_for",
+    "epoch_batches",
+    "shuffled_loader",
+    "train_steps",
+]
 
 LossFn = Callable[[nn.Module, Mapping[str, torch.Tensor]], tuple[torch.Tensor, dict]]
 
@@ -37,6 +45,29 @@ def autocast_for(
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def shuffled_loader(
+    dataset: Dataset, batch_size: int, seed: int, device: torch.device
+) -> DataLoader:
+    """Seeded, shuffled loader of full batches (batch capped at the dataset size)."""
+    return DataLoader(
+        dataset,
+        batch_size=min(batch_size, len(dataset)),
+        shuffle=True,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(seed),
+        pin_memory=device.type == "cuda",
+    )
+
+
+def epoch_batches(loader: DataLoader) -> Iterator[Mapping[str, torch.Tensor]]:
+    """Batches of endless epochs; datasets with ``set_epoch`` draw new samples."""
+    for epoch in itertools.count():
+        set_epoch = getattr(loader.dataset, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
+        yield from loader
 
 
 def _to_device(batch: Mapping, device: torch.device) -> dict:

@@ -116,18 +116,14 @@ def _flwr(env: dict, *args: str, timeout: float = 600) -> str:
     return output
 
 
-def test_flwr_run_two_rounds_completes(superlink, tmp_path):
-    out_dir = tmp_path / "outputs"
-    run_config = (
-        f"num-server-rounds=2 local-steps=3 output-dir='{out_dir}' "
-        "synthetic.train-videos=8 synthetic.test-videos=2 synthetic.frames=8"
-    )
+def _run_two_rounds(env: dict, out_dir: Path, run_config: str) -> tuple[dict, Path]:
+    """Submit a 2-round run, check it completed, return its results and folder."""
     output = _flwr(
-        superlink,
+        env,
         "run",
         ".",
         "--run-config",
-        run_config,
+        f"num-server-rounds=2 output-dir='{out_dir}' {run_config}",
         "--federation-config",
         "num-supernodes=2 client-resources-num-cpus=1",
         "--stream",
@@ -136,7 +132,7 @@ def test_flwr_run_two_rounds_completes(superlink, tmp_path):
     assert match, output
     run_id = match.group(1)
 
-    listing = json.loads(_flwr(superlink, "ls", "--run-id", run_id, "--format", "json"))
+    listing = json.loads(_flwr(env, "ls", "--run-id", run_id, "--format", "json"))
     statuses = [run["status"] for run in listing["runs"]]
     assert statuses == ["finished:completed"], (statuses, output[-4000:])
 
@@ -145,8 +141,43 @@ def test_flwr_run_two_rounds_completes(superlink, tmp_path):
     results = json.loads(results_files[0].read_text())
     assert results["status"] == "completed"
     assert [r["round"] for r in results["rounds"]] == [0, 1, 2]
+    assert len(results["rounds"][-1]["clients"]) == 2
+    run_dir = results_files[0].parent
+    assert (run_dir / "metrics.png").stat().st_size > 0
+    assert (run_dir / "model.pt").stat().st_size > 0
+    return results, run_dir
+
+
+def test_flwr_run_vsr_two_rounds_completes(superlink, tmp_path):
+    results, _ = _run_two_rounds(
+        superlink,
+        tmp_path / "outputs",
+        "local-steps=3 synthetic.train-videos=8 synthetic.test-videos=2 "
+        "synthetic.frames=8",
+    )
     final = results["rounds"][-1]
-    assert len(final["clients"]) == 2
     assert {"psnr", "psnr_bicubic", "ssim", "ssim_bicubic"} <= set(final["evaluation"])
-    assert (results_files[0].parent / "metrics.png").stat().st_size > 0
-    assert (results_files[0].parent / "model.pt").stat().st_size > 0
+
+
+def test_flwr_run_ssl_swa_two_rounds_completes(superlink, tmp_path):
+    results, run_dir = _run_two_rounds(
+        superlink,
+        tmp_path / "outputs",
+        "task='ssl' strategy='swa-mixed' local-steps=1 ssl.crop-size=32 "
+        "ssl.batch-size=2 ssl.eval-clips=1 synthetic-action.classes=2 "
+        "synthetic-action.train-per-class=2 synthetic-action.test-per-class=1 "
+        "synthetic-action.frames=16 synthetic-action.size=36",
+    )
+    rounds = results["rounds"]
+    assert {"R@1", "R@5"} <= set(rounds[-1]["evaluation"])
+    assert rounds[1]["train_loss"] > 0
+    assert rounds[2]["aggregation"]["swa_mixed"] == 1.0
+
+    import torch
+    from torchvision.models.video import r3d_18
+
+    backbone = torch.load(run_dir / "model.pt", weights_only=True)
+    missing = r3d_18().load_state_dict(backbone, strict=False).missing_keys
+    assert sorted(missing) == ["fc.bias", "fc.weight"]
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert set(checkpoint["strategy"]["previous_global"]) == set(checkpoint["model"])

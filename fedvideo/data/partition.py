@@ -24,6 +24,8 @@ __all__ = [
     "SCHEMES",
     "partition_by_class",
     "partition_iid",
+    "partition_iid_shuffled",
+    "partition_kinetics_noniid",
     "partition_names",
     "partition_quantity_skew",
     "read_labels",
@@ -34,8 +36,16 @@ __all__ = [
 
 #: The ``a`` of :func:`partition_quantity_skew` used for ``"quantity-skew"``.
 DEFAULT_SKEW = 0.1
+#: Draws of the large-class client order in :func:`partition_kinetics_noniid`.
+_MAX_DRAWS = 50
 #: Partitioning schemes understood by :func:`partition_names`.
-SCHEMES: tuple[str, ...] = ("iid", "quantity-skew", "by-class")
+SCHEMES: tuple[str, ...] = (
+    "iid",
+    "quantity-skew",
+    "by-class",
+    "iid-shuffled",
+    "kinetics-noniid",
+)
 
 
 def _check_counts(num_items: int, num_partitions: int) -> tuple[int, int]:
@@ -69,6 +79,160 @@ def partition_iid(num_items: int, num_partitions: int) -> list[list[int]]:
     num_items, num_partitions = _check_counts(num_items, num_partitions)
     base, extra = divmod(num_items, num_partitions)
     return _contiguous([base + (i < extra) for i in range(num_partitions)])
+
+
+def partition_iid_shuffled(
+    num_items: int, num_partitions: int, seed: int = 0
+) -> list[list[int]]:
+    """Shuffled chunks of (nearly) equal size (FedVSSL's UCF-101 IID split).
+
+    The indices are permuted with ``np.random.default_rng(seed)`` and cut into
+    ``num_partitions`` consecutive chunks, the first ``num_items %
+    num_partitions`` of which hold one item more. Each chunk is returned sorted.
+
+    Raises
+    ------
+    DatasetError
+        If ``num_partitions`` is < 1 or > ``num_items``, or ``seed`` is not an
+        integer >= 0.
+    """
+    num_items, num_partitions = _check_counts(num_items, num_partitions)
+    order = np.random.default_rng(require_int(seed, "seed", 0)).permutation(num_items)
+    return [
+        sorted(int(order[i]) for i in chunk)
+        for chunk in partition_iid(num_items, num_partitions)
+    ]
+
+
+def _class_key(label: int | str) -> tuple[bool, int | str]:
+    """Sort key for class labels: numbers (numerically) before strings."""
+    return isinstance(label, str), label
+
+
+def _deal_halves(
+    rng: np.random.Generator,
+    group: Sequence[int | str],
+    clients: np.ndarray,
+    half_group: int,
+) -> list[list[tuple[int | str, int]]]:
+    """Deal the two halves of every class of ``group`` to clients, in blocks.
+
+    The classes are shuffled and listed twice (first halves, then second
+    halves); block ``b`` of ``half_group`` consecutive halves goes to client
+    ``clients[b]``. Returns the ``(class, half)`` pairs of every client.
+    """
+    shuffled = [group[i] for i in rng.permutation(len(group))]
+    sequence = [(c, 0) for c in shuffled] + [(c, 1) for c in shuffled]
+    dealt: list[list[tuple[int | str, int]]] = [[] for _ in range(len(clients))]
+    for position, pair in enumerate(sequence):
+        dealt[int(clients[position // half_group])].append(pair)
+    return dealt
+
+
+def partition_kinetics_noniid(
+    labels: Sequence[int | str],
+    num_partitions: int = 100,
+    classes_per_client: int = 8,
+    seed: int = 0,
+) -> list[list[int]]:
+    """FedVSSL's non-IID Kinetics-400 split: half-classes, small and large.
+
+    Classes are sorted by their number of items (ties by class label); the
+    first half are the *small* classes, the second half the *large* ones. The
+    items of every class are shuffled and cut into two halves (the first one
+    takes the odd item), which go to two different clients. Every client gets
+    ``classes_per_client / 2`` small-class halves and as many large-class
+    halves, all of distinct classes.
+
+    Within each group (small or large), the classes are shuffled and written
+    twice in a row as a list of halves ``[c_1 first half, ..., c_g first half,
+    c_1 second half, ..., c_g second half]``, which is cut into consecutive
+    blocks of ``classes_per_client / 2`` halves; block ``b`` of the small group
+    goes to client ``b`` and block ``b`` of the large group to client
+    ``perm[b]`` for a random permutation ``perm`` (redrawn, up to 50 times,
+    until no two clients hold the same set of classes). Since a block is shorter
+    than the group, a client's classes are distinct and the two halves of a
+    class go to different clients. All randomness comes from
+    ``np.random.default_rng(seed)``. With 400 classes, 100 clients and 8 classes
+    per client, every client holds 4 small and 4 large half-classes.
+
+    Parameters
+    ----------
+    labels : Sequence[int or str]
+        The class of every item.
+    num_partitions : int
+        Number of clients (>= 2).
+    classes_per_client : int
+        Half-classes per client; even and >= 2.
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    list[list[int]]
+        The item indices of every client, sorted.
+
+    Raises
+    ------
+    DatasetError
+        Unless ``num_classes == num_partitions * classes_per_client / 2`` (each
+        class is shared by two clients, each client holds ``classes_per_client``
+        halves), the number of classes is even (equal small and large groups),
+        ``classes_per_client`` is even and every class has at least 2 items.
+    """
+    num_partitions = require_int(num_partitions, "num-partitions", 2)
+    per_client = require_int(classes_per_client, "classes-per-client", 2)
+    rng = np.random.default_rng(require_int(seed, "seed", 0))
+    members: dict[int | str, list[int]] = {}
+    for index, label in enumerate(labels):
+        members.setdefault(label, []).append(index)
+    num_classes = len(members)
+    if (
+        per_client % 2
+        or num_classes % 2
+        or num_classes * 2 != num_partitions * per_client
+    ):
+        raise DatasetError(
+            "kinetics-noniid partitioning needs an even classes-per-client and "
+            "an even number of classes equal to num-partitions * "
+            "classes-per-client / 2 (every class is split between 2 clients, "
+            f"every client gets classes-per-client halves); got {num_classes} "
+            f"classes, num-partitions={num_partitions}, "
+            f"classes-per-client={per_client}"
+        )
+    if tiny := [label for label, items in members.items() if len(items) < 2]:
+        raise DatasetError(
+            f"kinetics-noniid partitioning splits every class into two halves, but "
+            f"class {tiny[0]!r} has fewer than 2 videos"
+        )
+    by_size = sorted(members, key=lambda c: (len(members[c]), _class_key(c)))
+    halves: dict[int | str, tuple[list[int], list[int]]] = {}
+    for label in sorted(members, key=_class_key):
+        items = [members[label][i] for i in rng.permutation(len(members[label]))]
+        cut = (len(items) + 1) // 2
+        halves[label] = (items[:cut], items[cut:])
+    half_group = per_client // 2
+    small = _deal_halves(
+        rng, by_size[: num_classes // 2], np.arange(num_partitions), half_group
+    )
+    for _ in range(_MAX_DRAWS):
+        large = _deal_halves(
+            rng,
+            by_size[num_classes // 2 :],
+            rng.permutation(num_partitions),
+            half_group,
+        )
+        class_sets = {
+            frozenset(label for label, _ in small[k] + large[k])
+            for k in range(num_partitions)
+        }
+        if len(class_sets) == num_partitions:
+            break
+    partitions: list[list[int]] = [[] for _ in range(num_partitions)]
+    for client in range(num_partitions):
+        for label, half in small[client] + large[client]:
+            partitions[client].extend(halves[label][half])
+    return [sorted(part) for part in partitions]
 
 
 def partition_quantity_skew(
@@ -178,27 +342,48 @@ def read_labels(path: str | Path) -> dict[str, str]:
     return labels
 
 
+def _labels_of(
+    names: Sequence[str], labels: Mapping[str, int | str] | None, scheme: str
+) -> list[int | str]:
+    """Label of every name, or raise naming the scheme and a name without one."""
+    if labels is None:
+        raise DatasetError(f"scheme {scheme!r} needs labels (--labels FILE)")
+    if missing := [name for name in names if name not in labels]:
+        raise DatasetError(
+            f"no label for {len(missing)} clip(s), e.g. {missing[0]!r} "
+            f"({scheme} needs a label for every clip)"
+        )
+    return [labels[name] for name in names]
+
+
 def partition_names(
     names: Sequence[str],
     scheme: str,
     num_partitions: int,
     alpha: float = DEFAULT_SKEW,
-    labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, int | str] | None = None,
+    seed: int = 0,
+    classes_per_client: int = 8,
 ) -> list[list[str]]:
-    """Split video names with a named scheme (``iid``, ``quantity-skew``, ``by-class``).
+    """Split video names with a named scheme (one of :data:`SCHEMES`).
 
     Parameters
     ----------
     names : Sequence[str]
         Video names, in dataset order.
     scheme : str
-        One of :data:`SCHEMES`.
+        ``iid``, ``quantity-skew``, ``by-class``, ``iid-shuffled`` or
+        ``kinetics-noniid``.
     num_partitions : int
         Number of clients.
     alpha : float
         The ``a`` of ``quantity-skew``.
-    labels : Mapping[str, str] or None
-        Label of every name, required for ``by-class``.
+    labels : Mapping[str, int or str] or None
+        Label of every name, required for ``by-class`` and ``kinetics-noniid``.
+    seed : int
+        Seed of ``iid-shuffled`` and ``kinetics-noniid``.
+    classes_per_client : int
+        Half-classes per client of ``kinetics-noniid``.
 
     Raises
     ------
@@ -210,14 +395,13 @@ def partition_names(
     elif scheme == "quantity-skew":
         groups = partition_quantity_skew(len(names), num_partitions, alpha)
     elif scheme == "by-class":
-        if labels is None:
-            raise DatasetError("scheme 'by-class' needs labels (--labels FILE)")
-        if missing := [name for name in names if name not in labels]:
-            raise DatasetError(
-                f"no label for {len(missing)} clip(s), e.g. {missing[0]!r} "
-                "(by-class needs a label for every clip)"
-            )
-        groups = partition_by_class([labels[name] for name in names], num_partitions)
+        groups = partition_by_class(_labels_of(names, labels, scheme), num_partitions)
+    elif scheme == "iid-shuffled":
+        groups = partition_iid_shuffled(len(names), num_partitions, seed)
+    elif scheme == "kinetics-noniid":
+        groups = partition_kinetics_noniid(
+            _labels_of(names, labels, scheme), num_partitions, classes_per_client, seed
+        )
     else:
         raise DatasetError(
             f"unknown partitioning scheme {scheme!r}; choose from {', '.join(SCHEMES)}"

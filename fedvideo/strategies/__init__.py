@@ -7,28 +7,65 @@ method changes. To add one, write its module and register it in ``STRATEGIES``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from fedvideo.config import ConfigError, FederationConfig
+from fedvideo.config import (
+    ConfigError,
+    FederationConfig,
+    in_unit_interval,
+    parse_section,
+)
 from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, RoundReport
 from fedvideo.strategies.fedvsr import FedVSR, fedvsr_weights, hellinger_distance
+from fedvideo.strategies.fedvssl import LossAware, SWAMixed, fedvssl_weights
 
 __all__ = [
     "STRATEGIES",
     "ClientUpdate",
     "FedVSR",
     "FedVideoStrategy",
+    "FedVSSLConfig",
+    "LossAware",
     "RoundReport",
+    "SWAMixed",
     "build_strategy",
     "fedvsr_weights",
+    "fedvssl_weights",
     "hellinger_distance",
 ]
 
 STRATEGIES: dict[str, type[FedVideoStrategy]] = {
     "fedavg": FedVideoStrategy,
     "fedvsr": FedVSR,
+    "loss-aware": LossAware,
+    "swa-mixed": SWAMixed,
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class FedVSSLConfig:
+    """Settings of the FedVSSL strategies (``[tool.flwr.app.config.fedvssl]``)."""
+
+    alpha: float = dataclasses.field(metadata=in_unit_interval())
+    swa_decay: float = dataclasses.field(metadata=in_unit_interval())
+
+    def __post_init__(self) -> None:
+        """Reject a decay of 0, which would freeze the global model."""
+        if self.swa_decay == 0.0:
+            raise ConfigError("run config 'fedvssl.swa-decay' must be > 0")
+
+
+def _strategy_options(name: str, run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Method-specific constructor arguments of strategy ``name``."""
+    if name not in ("loss-aware", "swa-mixed"):
+        return {}
+    fedvssl = parse_section(run_config, FedVSSLConfig, "fedvssl")
+    options: dict[str, Any] = {"alpha": fedvssl.alpha}
+    if name == "swa-mixed":
+        options["decay"] = fedvssl.swa_decay
+    return options
 
 
 def build_strategy(
@@ -39,7 +76,8 @@ def build_strategy(
     Raises
     ------
     ConfigError
-        If the name is not registered (the message lists the valid names).
+        If the name is not registered (the message lists the valid names) or
+        the strategy's settings are invalid.
     """
     try:
         cls = STRATEGIES[federation.strategy]
@@ -56,4 +94,5 @@ def build_strategy(
         fraction_evaluate=federation.fraction_evaluate,
         min_evaluate_nodes=0 if federation.fraction_evaluate == 0 else 1,
         min_available_nodes=federation.min_available_nodes,
+        **_strategy_options(federation.strategy, run_config),
     )

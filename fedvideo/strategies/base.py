@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from logging import INFO, WARNING
+from typing import Any
 
-from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
@@ -45,6 +47,8 @@ class FedVideoStrategy(FedAvg):
     logged reason, and the round goes on with the rest. Subclasses change how the
     accepted updates are weighted by overriding :meth:`aggregation_weights`.
     Every round's per-client losses and weights are kept in ``reports``.
+    Strategies that carry state across rounds expose it with :meth:`state_dict`
+    so that it goes into the round checkpoint.
 
     Parameters
     ----------
@@ -81,6 +85,17 @@ class FedVideoStrategy(FedAvg):
             diagnostics to record with the round.
         """
         return [u.num_examples for u in updates], {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Strategy state that spans rounds (none for FedAvg), for checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore state saved by :meth:`state_dict`."""
+        if state:
+            raise ValueError(
+                f"{type(self).__name__} keeps no state, got keys {sorted(state)}"
+            )
 
     def accept_replies(
         self, server_round: int, replies: Iterable[Message]
@@ -136,7 +151,9 @@ class FedVideoStrategy(FedAvg):
             )
             for r, m, w in zip(accepted, metrics, weights, strict=True)
         ]
-        arrays = aggregate_arrayrecords(contents, AGGREGATION_WEIGHT_KEY)
+        arrays = self._with_reference_dtypes(
+            aggregate_arrayrecords(contents, AGGREGATION_WEIGHT_KEY)
+        )
         train_metrics = self.train_metrics_aggr_fn(contents, AGGREGATION_WEIGHT_KEY)
 
         report = self.reports[server_round]
@@ -151,3 +168,19 @@ class FedVideoStrategy(FedAvg):
             for u, w in zip(updates, weights, strict=True)
         ]
         return arrays, train_metrics
+
+    def _with_reference_dtypes(self, arrays: ArrayRecord) -> ArrayRecord:
+        """Cast averaged arrays back to the global model's dtypes.
+
+        Weighted averaging yields float64; integer buffers such as batch-norm
+        step counters are rounded back so the next round's replies match.
+        """
+        cast = {}
+        for key, array in arrays.items():
+            value = array.numpy()
+            spec = self._reference.get(key)
+            dtype = np.dtype(spec[1]) if spec is not None else value.dtype
+            if np.issubdtype(dtype, np.integer):
+                value = np.rint(value)
+            cast[key] = Array(np.asarray(value, dtype=dtype))
+        return ArrayRecord(cast)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fedvideo.config import ConfigError, FederationConfig
 from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
+from fedvideo.tasks.ssl import SSLTask
 from fedvideo.tasks.vsr import VSRTask
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 
 TASKS: dict[str, type[Task]] = {
     VSRTask.name: VSRTask,
+    SSLTask.name: SSLTask,
 }
 
 

@@ -121,6 +121,10 @@ class Task(ABC):
         """Load federated tensors received from the server into ``model``."""
         model.load_state_dict(state, strict=True)
 
+    def export_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Return what is saved as the run's ``model.pt`` (default: the state_dict)."""
+        return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
     @abstractmethod
     def train(
         self,
@@ -147,3 +151,9 @@ class Task(ABC):
         self, model: nn.Module, device: torch.device
     ) -> dict[str, float]:
         """Evaluate ``model`` on the held-out test data (server side)."""
+
+    def final_evaluation(
+        self, model: nn.Module, device: torch.device
+    ) -> dict[str, float]:
+        """Extra evaluation of the final global model (default: none)."""
+        return {}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pywt
@@ -13,7 +12,6 @@ import torch
 import torch.nn.functional as F
 from flwr.app import RecordDict
 from torch import nn
-from torch.utils.data import DataLoader
 
 from fedvideo.config import ConfigError, FederationConfig, at_least, parse_section
 from fedvideo.data.partition import select_partition
@@ -33,7 +31,12 @@ from fedvideo.tasks.base import (
     Task,
     TrainResult,
 )
-from fedvideo.training import autocast_for, train_steps
+from fedvideo.training import (
+    autocast_for,
+    epoch_batches,
+    shuffled_loader,
+    train_steps,
+)
 from fedvideo.utils import derive_seed, set_seed
 
 __all__ = ["SyntheticConfig", "VSRConfig", "VSRTask", "evaluate_clips"]
@@ -156,12 +159,6 @@ def evaluate_clips(
     return {name: value / len(clips) for name, value in totals.items()}
 
 
-def _cycle(loader: DataLoader, dataset: VSRTrainClips) -> Iterator[dict]:
-    for epoch in itertools.count():
-        dataset.set_epoch(epoch)
-        yield from loader
-
-
 class VSRTask(Task):
     """Federated video super-resolution.
 
@@ -239,14 +236,7 @@ class VSRTask(Task):
             samples_per_video=cfg.samples_per_video,
             seed=seed,
         )
-        loader = DataLoader(
-            dataset,
-            batch_size=min(cfg.batch_size, len(dataset)),
-            shuffle=True,
-            drop_last=True,
-            generator=torch.Generator().manual_seed(seed),
-            pin_memory=device.type == "cuda",
-        )
+        loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
         steps = fed.local_steps or fed.local_epochs * len(loader)
 
         def lr_at(step: int) -> float:
@@ -262,7 +252,7 @@ class VSRTask(Task):
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
         result = train_steps(
             model,
-            _cycle(loader, dataset),
+            epoch_batches(loader),
             steps,
             loss_fn,
             optimizer,

@@ -1,0 +1,143 @@
+"""Decoding raw videos into folders of JPEG frames, with PyAV.
+
+:func:`decode_video_to_frames` turns one video file into the prepared frame
+folder ``<video>/img_00001.jpg ...``. It decodes into ``<video>.partial`` and
+renames that folder when done, so an interrupted preparation never leaves a
+half-written frame folder behind; a folder that already holds frames is kept,
+so preparation can be resumed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+from PIL import Image
+
+from fedvideo.data.action_datasets import frame_file_name
+from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.video import FRAME_SUFFIXES
+
+__all__ = ["decode_video_to_frames", "existing_frame_count", "resize_short_side"]
+
+
+def existing_frame_count(folder: str | Path) -> int:
+    """Return the number of frame images in ``folder`` (0 if it does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    return sum(
+        1
+        for path in folder.iterdir()
+        if path.suffix.lower() in FRAME_SUFFIXES and path.is_file()
+    )
+
+
+def resize_short_side(image: Image.Image, short_side: int | None) -> Image.Image:
+    """Resize ``image`` so that its shorter side is ``short_side`` pixels.
+
+    The aspect ratio is kept (the longer side is rounded, at least 1 pixel);
+    ``None`` or an image already of that size returns ``image`` itself. Pillow's
+    antialiased bilinear filter is used.
+    """
+    width, height = image.size
+    if short_side is None or min(width, height) == short_side:
+        return image
+    factor = short_side / min(width, height)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
+def _decode_into(
+    video_path: Path,
+    folder: Path,
+    short_side: int | None,
+    max_frames: int | None,
+    quality: int,
+) -> int:
+    """Decode the first video stream of ``video_path`` into ``folder``."""
+    count = 0
+    with av.open(str(video_path)) as container:
+        if not container.streams.video:
+            raise DatasetError(f"video file {video_path} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            image = resize_short_side(frame.to_image(), short_side)
+            count += 1
+            image.save(folder / frame_file_name(count), quality=quality)
+            if max_frames is not None and count >= max_frames:
+                break
+    return count
+
+
+def decode_video_to_frames(
+    video_path: str | Path,
+    out_dir: str | Path,
+    *,
+    short_side: int | None = 128,
+    max_frames: int | None = None,
+    quality: int = 90,
+) -> int:
+    """Decode a video file into ``out_dir/img_00001.jpg``, ``img_00002.jpg``, ...
+
+    Frames are decoded into ``<out_dir>.partial`` (removed first if left over
+    from an interrupted run), which is renamed to ``out_dir`` at the end. If
+    ``out_dir`` already holds frame images, nothing is decoded.
+
+    Parameters
+    ----------
+    video_path : str or Path
+        The video file (any container and codec FFmpeg reads).
+    out_dir : str or Path
+        The frame folder to create; parent folders are created.
+    short_side : int or None
+        Resize every frame so that its shorter side has this many pixels,
+        keeping the aspect ratio; ``None`` keeps the decoded size.
+    max_frames : int or None
+        Stop after this many frames; ``None`` decodes the whole video.
+    quality : int
+        JPEG quality, 1-95.
+
+    Returns
+    -------
+    int
+        The number of frames in ``out_dir``.
+
+    Raises
+    ------
+    DatasetError
+        If a setting is invalid, or the video is missing, cannot be decoded or
+        has no video frames; the message names the video file and the partial
+        folder is removed.
+    """
+    video_path, out_dir = Path(video_path), Path(out_dir)
+    if short_side is not None:
+        short_side = require_int(short_side, "short-side", 1)
+    if max_frames is not None:
+        max_frames = require_int(max_frames, "max-frames", 1)
+    quality = require_int(quality, "JPEG quality", 1)
+    if quality > 95:
+        raise DatasetError(f"JPEG quality must be <= 95, got {quality}")
+    if existing := existing_frame_count(out_dir):
+        return existing
+    if not video_path.is_file():
+        raise DatasetError(f"video file {video_path} does not exist")
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        partial.mkdir(parents=True)
+        count = _decode_into(video_path, partial, short_side, max_frames, quality)
+        if count == 0:
+            raise DatasetError(f"video file {video_path} has no decodable frames")
+        if out_dir.is_dir():  # an empty folder left by hand; frames replace it
+            out_dir.rmdir()
+        partial.rename(out_dir)
+    except DatasetError:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    except (av.FFmpegError, OSError, ValueError, EOFError) as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DatasetError(f"cannot decode video file {video_path}: {err}") from err
+    return count

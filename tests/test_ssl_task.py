@@ -1,0 +1,102 @@
+"""The ssl task: backbone-only federation, the head kept in the client's state."""
+
+import pytest
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, RecordDict
+from torchvision.models.video import r3d_18
+
+from fedvideo.client_app import train as client_train
+from fedvideo.config import ConfigError, FederationConfig, default_run_config
+from fedvideo.config import parse_section as parse
+from fedvideo.tasks import ClientInfo, RoundInfo, build_task
+from fedvideo.tasks.ssl import HEAD_STATE_KEY
+
+TINY = {
+    "task": "ssl",
+    "local-steps": 1,
+    "ssl.crop-size": 32,
+    "ssl.batch-size": 2,
+    "ssl.eval-clips": 1,
+    "synthetic-action.classes": 2,
+    "synthetic-action.train-per-class": 2,
+    "synthetic-action.test-per-class": 1,
+    "synthetic-action.frames": 16,
+    "synthetic-action.size": 36,
+}
+
+
+def _task(**overrides):
+    config = default_run_config({**TINY, **overrides})
+    return build_task(config, parse(config, FederationConfig)), config
+
+
+def test_global_state_is_backbone_only_unless_head_shared():
+    task, _ = _task()
+    model = task.build_model()
+    keys = set(task.global_state(model))
+    assert keys and all(k.startswith("backbone.") for k in keys)
+    shared, _ = _task(**{"ssl.share-head": True})
+    assert any(k.startswith("head.") for k in shared.global_state(model))
+
+
+def test_exported_backbone_loads_into_torchvision_r3d18():
+    task, _ = _task()
+    exported = task.export_state(task.build_model())
+    result = r3d_18(weights=None).load_state_dict(exported, strict=False)
+    assert sorted(result.missing_keys) == ["fc.bias", "fc.weight"]
+    assert not result.unexpected_keys
+
+
+def test_load_global_state_rejects_wrong_keys():
+    task, _ = _task()
+    model = task.build_model()
+    with pytest.raises(ValueError, match="does not fit the ssl model"):
+        task.load_global_state(model, model.state_dict())  # head is not federated
+
+
+def test_head_stays_on_the_client_between_rounds():
+    task, _ = _task()
+    client = ClientInfo(partition_id=0, num_partitions=2)
+    state = RecordDict()
+    model = task.build_model()
+    task.train(model, client, RoundInfo(1, 2), torch.device("cpu"), state)
+    head_after_round_1 = {k: v.clone() for k, v in model.head.state_dict().items()}
+    stored = state[HEAD_STATE_KEY].to_torch_state_dict()
+    for key, value in head_after_round_1.items():
+        torch.testing.assert_close(stored[key], value)
+
+    # Round 2 starts from a fresh model (as a ClientApp does): the head must come
+    # back from the state, not from the fresh initialisation.
+    fresh = task.build_model()
+    assert not torch.equal(fresh.head.fc2.weight, head_after_round_1["fc2.weight"])
+    task._restore_head(fresh, state)
+    torch.testing.assert_close(fresh.head.fc2.weight, head_after_round_1["fc2.weight"])
+
+
+def test_client_app_replies_with_backbone_only_and_keeps_head(reply_factory):
+    task, config = _task()
+    model = task.build_model()
+    arrays = ArrayRecord(task.global_state(model))
+    content = RecordDict(
+        {"arrays": arrays, "config": ConfigRecord({"server-round": 1, "num-rounds": 2})}
+    )
+    message = reply_factory(1, content)  # a Message with full metadata
+    context = Context(
+        run_id=1,
+        node_id=1,
+        node_config={"partition-id": 0, "num-partitions": 2},
+        state=RecordDict(),
+        run_config=config,
+    )
+    reply = client_train(message, context)
+    sent = reply.content["arrays"]
+    assert set(sent) == set(arrays)
+    assert HEAD_STATE_KEY in context.state
+    loss = reply.content["metrics"]["train_loss"]
+    assert loss > 0 and loss == loss
+
+
+def test_unknown_dataset_folder_is_reported(tmp_path):
+    task, _ = _task(**{"ssl.dataset": str(tmp_path / "missing")})
+    with pytest.raises((ConfigError, ValueError), match="missing"):
+        task.client_videos(ClientInfo(0, 2))
