@@ -54,3 +54,19 @@ def test_uniform_clip_starts_span_the_video():
     assert uniform_clip_starts(100, 16, 10)[-1] == 84
     assert uniform_clip_starts(16, 16, 3) == [0, 0, 0]
     assert uniform_clip_starts(40, 16, 1) == [12]
+
+
+def test_cli_scores_a_saved_backbone(tmp_path, capsys):
+    import json
+
+    from fedvideo.downstream import main
+    from fedvideo.models.r3d import R3DBackbone
+
+    backbone = tmp_path / "model.pt"
+    torch.save(R3DBackbone().state_dict(), backbone)
+    out = tmp_path / "scores.json"
+    argv = ["--backbone", str(backbone), "--crop-size", "32", "--num-clips", "1"]
+    assert main([*argv, "--out", str(out)]) == 0
+    scores = json.loads(out.read_text())
+    assert {"R@1", "R@5", "R@10", "R@20", "R@50", "seconds"} == set(scores)
+    assert json.loads(capsys.readouterr().out) == scores

@@ -100,3 +100,55 @@ def test_unknown_dataset_folder_is_reported(tmp_path):
     task, _ = _task(**{"ssl.dataset": str(tmp_path / "missing")})
     with pytest.raises((ConfigError, ValueError), match="missing"):
         task.client_videos(ClientInfo(0, 2))
+
+
+def test_trains_and_evaluates_on_a_prepared_frame_folder_dataset(tmp_path):
+    from fedvideo.data.synthetic_action import write_synthetic_action_dataset
+
+    root = write_synthetic_action_dataset(
+        tmp_path / "prepared",
+        seed=3,
+        num_classes=2,
+        train_per_class=2,
+        test_per_class=1,
+        frames=16,
+        size=36,
+    )
+    task, _ = _task(**{"ssl.dataset": str(root)})
+    model = task.build_model()
+    result = task.train(
+        model, ClientInfo(0, 1), RoundInfo(1, 1), torch.device("cpu"), RecordDict()
+    )
+    assert result.num_examples == 4 and result.train_loss > 0
+    scores = task.evaluate_global(model, torch.device("cpu"))
+    assert set(scores) == {"R@1", "R@5", "R@10", "R@20", "R@50"}
+    assert scores["R@50"] == 100.0
+
+
+def test_final_evaluation_fine_tunes_when_asked():
+    task, _ = _task(**{"ssl.finetune-epochs": 1, "ssl.finetune-batch-size": 2})
+    scores = task.final_evaluation(task.build_model(), torch.device("cpu"))
+    assert set(scores) == {"top1", "top5", "finetune_loss"}
+    assert 0.0 <= scores["top1"] <= 100.0 and scores["top5"] == 100.0  # 2 classes
+    plain, _ = _task()
+    assert plain.final_evaluation(plain.build_model(), torch.device("cpu")) == {}
+
+
+def test_partition_file_selects_the_clients_videos(tmp_path):
+    from fedvideo.data.partition import write_partition_file
+
+    task, _ = _task()
+    names = [v.name for v in task.splits().train]
+    path = tmp_path / "partition.json"
+    write_partition_file(path, [names[:1], names[1:]], {"task": "ssl"})
+    task, _ = _task(**{"ssl.partitioning": str(path)})
+    assert [v.name for v in task.client_videos(ClientInfo(0, 2))] == names[:1]
+    assert [v.name for v in task.client_videos(ClientInfo(1, 2))] == names[1:]
+
+
+def test_iid_partition_is_shuffled_and_complete():
+    task, _ = _task(**{"synthetic-action.train-per-class": 4})
+    parts = [task.client_videos(ClientInfo(i, 2)) for i in range(2)]
+    names = sorted(v.name for part in parts for v in part)
+    assert names == sorted(v.name for v in task.splits().train)
+    assert {v.label for v in parts[0]} == {0, 1}  # not contiguous by class

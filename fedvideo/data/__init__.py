@@ -9,6 +9,19 @@ Video super-resolution (VSR):
 * :mod:`~fedvideo.data.vsr_dataset`: PyTorch training and test datasets.
 * :mod:`~fedvideo.data.partition`: splitting videos among clients.
 
+Action videos (self-supervised pretraining, ``ssl``):
+
+* :mod:`~fedvideo.data.action_video`: labelled clips, in memory or as frame
+  folders.
+* :mod:`~fedvideo.data.synthetic_action`: the embedded synthetic action dataset
+  (classes differ only in motion).
+* :mod:`~fedvideo.data.action_datasets`: UCF-101, HMDB-51 and Kinetics-400 raw
+  layouts, and the prepared frame-folder layout the task reads.
+* :mod:`~fedvideo.data.decode`: decoding videos into frames with PyAV.
+* :mod:`~fedvideo.data.ctp_augment`: Catch-the-Patch patch pasting.
+* :mod:`~fedvideo.data.ssl_clips`: PyTorch clip datasets for pretraining,
+  fine-tuning and multi-clip testing.
+
 Every data problem raises :class:`DatasetError`, whose message names the file,
 folder or setting at fault.
 """

@@ -4,8 +4,8 @@ Each clip is rendered from seeded generators, so the same seed gives
 bit-identical arrays. Appearance and motion are drawn from two separate
 generators, and the appearance generator never sees the class:
 
-* **Background** (static): smooth value noise, two octaves of random colour
-  values on coarse grids (2-4 and 6-10 cells) with smoothstep interpolation,
+* **Background** (static): value noise, three octaves of random colour
+  values on grids of 2-4, 6-10 and size/3 cells with smoothstep interpolation,
   around a random base colour.
 * **Objects**: 1-3 rectangles or ellipses with a random size (long half-axis
   9-16 % of the frame, aspect 0.4-0.75), random orientation and a soft stripe
@@ -101,14 +101,22 @@ def _smooth_grid(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Draw a static smooth textured background, float32 ``(size, size, 3)``."""
+    """Draw a static textured background, float32 ``(size, size, 3)``.
+
+    Three octaves of value noise: coarse colour variation, medium blobs and a
+    fine grain (cells of about 3 px). The grain gives patches cut from the
+    clip a texture that stays visible where they are pasted (Catch-the-Patch
+    cannot track a patch that looks like its surroundings).
+    """
     base = rng.uniform(50.0, 205.0, size=3).astype(np.float32)
     coarse = _smooth_grid(rng, size, int(rng.integers(2, 5)))
-    fine = _smooth_grid(rng, size, int(rng.integers(6, 11)))
+    medium = _smooth_grid(rng, size, int(rng.integers(6, 11)))
+    grain = _smooth_grid(rng, size, max(size // 3, 2))
     return (
         base
         + np.float32(rng.uniform(20.0, 40.0)) * coarse
-        + np.float32(rng.uniform(6.0, 15.0)) * fine
+        + np.float32(rng.uniform(6.0, 15.0)) * medium
+        + np.float32(rng.uniform(15.0, 30.0)) * grain
     )
 
 
