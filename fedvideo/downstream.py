@@ -26,6 +26,7 @@ from logging import INFO
 from pathlib import Path
 
 import numpy as np
+import tomli
 import torch
 import torch.nn.functional as F
 from flwr.common.logger import log
@@ -286,10 +287,36 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--finetune-epochs", type=int, default=0)
     parser.add_argument("--finetune-lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random backbone and fine-tuning seed"
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="run-config override for the synthetic data, e.g. "
+        "synthetic-action.test-per-class=6 (TOML value; repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="write the scores as JSON here")
     return parser.parse_args(argv)
+
+
+def _config_overrides(pairs: Sequence[str]) -> dict[str, object]:
+    """Parse ``KEY=VALUE`` pairs with TOML values (``--config``)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--config {pair!r}: expected KEY=VALUE")
+        try:
+            overrides[key.strip()] = tomli.loads(f"value = {value}")["value"]
+        except tomli.TOMLDecodeError:
+            raise SystemExit(
+                f"--config {pair!r}: {value!r} is not a TOML value (quote strings)"
+            ) from None
+    return overrides
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,16 +326,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fedvideo.tasks.ssl import SyntheticActionConfig, load_action_splits
 
     args = _parse_args(argv)
-    synthetic = parse_section(
-        default_run_config(), SyntheticActionConfig, "synthetic-action"
-    )
+    run_config = default_run_config(_config_overrides(args.config))
+    synthetic = parse_section(run_config, SyntheticActionConfig, "synthetic-action")
     device = select_device(args.device)
     if args.backbone is None:
         set_seed(args.seed)
         state = R3DBackbone(pretrain_stride=False).state_dict()
     else:
         state = load_checkpoint(args.backbone)
-    splits = load_action_splits(args.dataset, args.seed, synthetic)
+    # The synthetic videos come from the run config's seed, as in a run.
+    splits = load_action_splits(args.dataset, int(run_config["seed"]), synthetic)
     start = time.perf_counter()
     scores = retrieval(
         state,

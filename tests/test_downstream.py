@@ -66,7 +66,15 @@ def test_cli_scores_a_saved_backbone(tmp_path, capsys):
     torch.save(R3DBackbone().state_dict(), backbone)
     out = tmp_path / "scores.json"
     argv = ["--backbone", str(backbone), "--crop-size", "32", "--num-clips", "1"]
+    argv += ["--config", "synthetic-action.classes=3", "--config", "seed=5"]
     assert main([*argv, "--out", str(out)]) == 0
     scores = json.loads(out.read_text())
     assert {"R@1", "R@5", "R@10", "R@20", "R@50", "seconds"} == set(scores)
     assert json.loads(capsys.readouterr().out) == scores
+
+
+def test_cli_rejects_bad_config_override():
+    from fedvideo.downstream import main
+
+    with pytest.raises(SystemExit, match="not a TOML value"):
+        main(["--config", "synthetic-action.classes=three"])

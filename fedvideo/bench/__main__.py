@@ -1,4 +1,4 @@
-"""Command-line entry point: ``python -m fedvideo.bench {vsr-step} [options]``."""
+"""Command-line entry point: ``python -m fedvideo.bench {vsr-step,ssl-step} ...``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from fedvideo.bench import vsr_step
+from fedvideo.bench import ssl_step, vsr_step
 
-BENCHMARKS = {"vsr-step": vsr_step}
+BENCHMARKS = {"vsr-step": vsr_step, "ssl-step": ssl_step}
 
 
 def main(argv: list[str] | None = None) -> int:

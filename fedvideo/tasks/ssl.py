@@ -50,6 +50,7 @@ __all__ = [
     "SSLConfig",
     "SSLTask",
     "SyntheticActionConfig",
+    "ctp_batch_loss",
     "load_action_splits",
 ]
 
@@ -131,7 +132,10 @@ def load_action_splits(
     return _prepared_splits(dataset)
 
 
-def _ctp_loss(model: nn.Module, batch: Mapping[str, torch.Tensor]):
+def ctp_batch_loss(
+    model: nn.Module, batch: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """CtP trajectory loss of ``model`` on a batch of ``{"clip", "boxes"}``."""
     boxes = batch["boxes"]
     deltas = model(batch["clip"], boxes[:, :, 0])
     return ctp_trajectory_loss(deltas.float(), boxes)
@@ -261,7 +265,7 @@ class SSLTask(Task):
             model,
             epoch_batches(loader),
             steps,
-            _ctp_loss,
+            ctp_batch_loss,
             optimizer,
             lambda step: cfg.lr,
             device,
@@ -298,7 +302,7 @@ class SSLTask(Task):
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
             with autocast_for(device, self.federation.amp):
-                loss, parts = _ctp_loss(model, batch)
+                loss, parts = ctp_batch_loss(model, batch)
             count = len(batch["clip"])
             total += float(loss) * count
             for name in parts_total:
