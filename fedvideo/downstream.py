@@ -177,18 +177,18 @@ def retrieval(
     amp: bool = True,
 ) -> dict[str, float]:
     """Score retrieval of test videos (queries) among training videos (gallery)."""
-    features = {
-        split: extract_features(
-            backbone_state, videos, num_frames, crop_size, num_clips, device, amp=amp
-        )
-        for split, videos in (("train", train), ("test", test))
-    }
+    features = extract_features(
+        backbone_state,
+        [*train, *test],
+        num_frames,
+        crop_size,
+        num_clips,
+        device,
+        amp=amp,
+    )
+    gallery, query = features[: len(train)], features[len(train) :]
     return retrieval_recall(
-        features["test"],
-        [v.label for v in test],
-        features["train"],
-        [v.label for v in train],
-        ks,
+        query, [v.label for v in test], gallery, [v.label for v in train], ks
     )
 
 

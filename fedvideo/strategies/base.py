@@ -16,9 +16,16 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from fedvideo.strategies.validation import ArraySpec, array_specs, reject_reason
 
-__all__ = ["ClientUpdate", "FedVideoStrategy", "RoundReport"]
+__all__ = ["ClientUpdate", "FedVideoStrategy", "RoundReport", "averaged_array"]
 
 AGGREGATION_WEIGHT_KEY = "aggregation-weight"
+
+
+def averaged_array(value: np.ndarray, dtype: np.dtype | str) -> Array:
+    """Wrap a weighted average as an Array of ``dtype``, rounding for integers."""
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        value = np.rint(value)
+    return Array(np.asarray(value, dtype=dtype))
 
 
 @dataclass(frozen=True)
@@ -177,10 +184,7 @@ class FedVideoStrategy(FedAvg):
         """
         cast = {}
         for key, array in arrays.items():
-            value = array.numpy()
             spec = self._reference.get(key)
-            dtype = np.dtype(spec[1]) if spec is not None else value.dtype
-            if np.issubdtype(dtype, np.integer):
-                value = np.rint(value)
-            cast[key] = Array(np.asarray(value, dtype=dtype))
+            dtype = spec[1] if spec is not None else array.numpy().dtype
+            cast[key] = averaged_array(array.numpy(), dtype)
         return ArrayRecord(cast)

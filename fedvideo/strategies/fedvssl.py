@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from flwr.app import Array, ArrayRecord, Message, MetricRecord
+from flwr.app import ArrayRecord, Message, MetricRecord
 
-from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy
+from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, averaged_array
 
 __all__ = ["LossAware", "SWAMixed", "fedvssl_weights", "swa_mix"]
 
@@ -102,9 +102,7 @@ def swa_mix(
         if new.shape != old.shape:
             raise ValueError(f"{key}: shape {new.shape} != previous {old.shape}")
         value = decay * new.astype(np.float64) + (1.0 - decay) * old
-        if np.issubdtype(new.dtype, np.integer):
-            value = np.rint(value)
-        mixed[key] = Array(np.asarray(value, dtype=new.dtype))
+        mixed[key] = averaged_array(value, new.dtype)
     return ArrayRecord(mixed)
 
 
