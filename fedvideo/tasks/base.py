@@ -17,6 +17,7 @@ from flwr.app import RecordDict
 from torch import nn
 
 from fedvideo.config import FederationConfig
+from fedvideo.utils import derive_seed, set_seed
 
 __all__ = ["ClientInfo", "EvalResult", "PlotSpec", "RoundInfo", "Task", "TrainResult"]
 
@@ -124,6 +125,27 @@ class Task(ABC):
     def export_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Return what is saved as the run's ``model.pt`` (default: the state_dict)."""
         return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+    def seed_round(self, client: ClientInfo, round_info: RoundInfo) -> int:
+        """Seed every RNG for one client's round and return the seed."""
+        seed = derive_seed(
+            self.federation.seed, client.partition_id, round_info.server_round
+        )
+        set_seed(seed)
+        return seed
+
+    def local_step_count(self, batches_per_epoch: int) -> int:
+        """Return a round's steps: ``local-steps`` if > 0, else epochs × batches."""
+        federation = self.federation
+        return federation.local_steps or federation.local_epochs * batches_per_epoch
+
+    @staticmethod
+    def progress_label(client: ClientInfo, round_info: RoundInfo) -> str:
+        """Prefix of a client's progress lines, e.g. ``client 0 round 2/10``."""
+        return (
+            f"client {client.partition_id} round "
+            f"{round_info.server_round}/{round_info.num_rounds}"
+        )
 
     @abstractmethod
     def train(

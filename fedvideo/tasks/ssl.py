@@ -250,11 +250,10 @@ class SSLTask(Task):
         """One round of CtP pretraining; the client's head persists locally."""
         cfg, fed = self.config, self.federation
         self._restore_head(model, local_state)
-        seed = derive_seed(fed.seed, client.partition_id, round_info.server_round)
-        set_seed(seed)
+        seed = self.seed_round(client, round_info)
         dataset = self._clips(self.client_videos(client), seed)
         loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
-        steps = fed.local_steps or fed.local_epochs * len(loader)
+        steps = self.local_step_count(len(loader))
         optimizer = torch.optim.SGD(
             model.parameters(),
             lr=cfg.lr,
@@ -271,10 +270,7 @@ class SSLTask(Task):
             device,
             amp=fed.amp,
             log_every=fed.log_every,
-            description=(
-                f"client {client.partition_id} round "
-                f"{round_info.server_round}/{round_info.num_rounds}"
-            ),
+            description=self.progress_label(client, round_info),
             grad_clip=cfg.grad_clip or None,
         )
         self._keep_head(model, local_state)

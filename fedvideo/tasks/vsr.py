@@ -37,7 +37,7 @@ from fedvideo.training import (
     shuffled_loader,
     train_steps,
 )
-from fedvideo.utils import derive_seed, set_seed
+from fedvideo.utils import set_seed
 
 __all__ = ["SyntheticConfig", "VSRConfig", "VSRTask", "evaluate_clips"]
 
@@ -226,8 +226,7 @@ class VSRTask(Task):
     ) -> TrainResult:
         """One round of local training; returns the mean total loss."""
         cfg, fed = self.config, self.federation
-        seed = derive_seed(fed.seed, client.partition_id, round_info.server_round)
-        set_seed(seed)
+        seed = self.seed_round(client, round_info)
         dataset = VSRTrainClips(
             self.client_videos(client),
             num_frames=cfg.num_frames,
@@ -237,7 +236,7 @@ class VSRTask(Task):
             seed=seed,
         )
         loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
-        steps = fed.local_steps or fed.local_epochs * len(loader)
+        steps = self.local_step_count(len(loader))
 
         def lr_at(step: int) -> float:
             progress = global_progress(
@@ -260,10 +259,7 @@ class VSRTask(Task):
             device,
             amp=fed.amp,
             log_every=fed.log_every,
-            description=(
-                f"client {client.partition_id} round "
-                f"{round_info.server_round}/{round_info.num_rounds}"
-            ),
+            description=self.progress_label(client, round_info),
         )
         return TrainResult(
             num_examples=len(dataset),
