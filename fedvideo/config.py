@@ -27,6 +27,7 @@ __all__ = [
     "FederationConfig",
     "default_run_config",
     "flatten_config",
+    "lookup",
     "parse_section",
 ]
 
@@ -169,6 +170,23 @@ def parse_section(run_config: Mapping[str, Any], cls: type[T], prefix: str = "")
         _check_bounds(key, value, field.metadata)
         values[field.name] = value
     return cls(**values)
+
+
+def lookup(registry: Mapping[str, T], key: str, name: str) -> T:
+    """Return ``registry[name]`` for the top-level setting ``key``.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not registered; the message lists the valid names.
+    """
+    try:
+        return registry[name]
+    except KeyError:
+        valid = ", ".join(sorted(registry))
+        raise ConfigError(
+            f"run config '{key}': unknown {key} {name!r}; valid names: {valid}"
+        ) from None
 
 
 def flatten_config(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -15,9 +15,9 @@ import numpy as np
 
 from fedvideo.data.errors import DatasetError
 from fedvideo.data.video import (
-    _check_indices,
-    _image_size,
+    check_frame_indices,
     format_size,
+    image_size,
     list_frame_files,
     read_frame,
 )
@@ -155,7 +155,7 @@ class InMemoryActionVideo:
         DatasetError
             If an index is out of range; the message names the video.
         """
-        checked = _check_indices(self._name, indices, self.num_frames)
+        checked = check_frame_indices(self._name, indices, self.num_frames)
         return self._frames[checked].copy()
 
     def __repr__(self) -> str:
@@ -223,7 +223,7 @@ class FrameFolderActionVideo:
     def frame_size(self) -> tuple[int, int]:
         """Frame size ``(height, width)`` of the first frame."""
         if self._size is None:
-            self._size = _image_size(self.files[0])
+            self._size = image_size(self.files[0])
         return self._size
 
     def read_frames(self, indices: Sequence[int]) -> np.ndarray:
@@ -236,7 +236,7 @@ class FrameFolderActionVideo:
             unreadable, corrupt or of another size than the first frame (naming
             the file).
         """
-        checked = _check_indices(self._name, indices, self.num_frames)
+        checked = check_frame_indices(self._name, indices, self.num_frames)
         frames = []
         for index in checked:
             path = self.files[index]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import operator
+from pathlib import Path
 
-__all__ = ["DatasetError", "require_int"]
+__all__ = ["DatasetError", "require_empty_folder", "require_int"]
 
 
 class DatasetError(ValueError):
@@ -41,3 +42,21 @@ def require_int(value: object, key: str, minimum: int) -> int:
     if number < minimum:
         raise DatasetError(f"{key} must be >= {minimum}, got {number}")
     return number
+
+
+def require_empty_folder(path: str | Path, what: str) -> Path:
+    """Return ``path`` if it does not exist or is an empty folder.
+
+    Raises
+    ------
+    DatasetError
+        If ``path`` is a file or a non-empty folder; ``what`` names what was
+        about to be written there.
+    """
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise DatasetError(
+            f"output folder {path} already exists and is not empty; "
+            f"choose a new folder for {what}"
+        )
+    return path

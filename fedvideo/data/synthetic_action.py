@@ -40,7 +40,7 @@ from fedvideo.data.action_datasets import (
     write_prepared_annotations,
 )
 from fedvideo.data.action_video import InMemoryActionVideo
-from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.errors import DatasetError, require_empty_folder, require_int
 
 __all__ = [
     "MOTION_PATTERNS",
@@ -408,12 +408,7 @@ def write_synthetic_action_dataset(
     DatasetError
         If ``out`` is a file or a non-empty folder, or a setting is invalid.
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(
-            f"output folder {out} already exists and is not empty; "
-            "choose a new folder for the synthetic action dataset"
-        )
+    out = require_empty_folder(out, "the synthetic action dataset")
     train, test = synthetic_action_splits(
         seed, num_classes, train_per_class, test_per_class, frames, size
     )

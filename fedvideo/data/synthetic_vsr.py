@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.errors import DatasetError, require_empty_folder, require_int
 from fedvideo.data.video import InMemoryVideo
 from fedvideo.data.vsr_folders import REDS4_CLIPS, reds_lr_folder
 
@@ -478,12 +478,7 @@ def write_synthetic_reds(
     DatasetError
         If ``root`` is a file or a non-empty folder, or a setting is invalid.
     """
-    root = Path(root)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise DatasetError(
-            f"output folder {root} already exists and is not empty; "
-            "choose a new folder for the synthetic dataset"
-        )
+    root = require_empty_folder(root, "the synthetic dataset")
     train, test = synthetic_vsr_splits(
         seed, num_videos, len(REDS4_CLIPS), num_frames, height, width, scale
     )

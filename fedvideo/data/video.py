@@ -23,7 +23,9 @@ __all__ = [
     "FrameFolderVideo",
     "InMemoryVideo",
     "Video",
+    "check_frame_indices",
     "format_size",
+    "image_size",
     "list_frame_files",
     "read_frame",
 ]
@@ -85,7 +87,9 @@ def format_size(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def _check_indices(name: str, indices: Sequence[int], num_frames: int) -> list[int]:
+def check_frame_indices(
+    name: str, indices: Sequence[int], num_frames: int
+) -> list[int]:
     """Return ``indices`` as a list of ints, or raise naming the video."""
     checked = [int(i) for i in indices]
     for index in checked:
@@ -182,7 +186,7 @@ class InMemoryVideo:
 
     def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Copy the frames at ``indices``; see :meth:`Video.load`."""
-        checked = _check_indices(self._name, indices, self.num_frames)
+        checked = check_frame_indices(self._name, indices, self.num_frames)
         return self._lr[checked].copy(), self._hr[checked].copy()
 
     def __repr__(self) -> str:
@@ -222,7 +226,7 @@ def list_frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+def image_size(path: Path) -> tuple[int, int]:
     """Read only the header of an image file; return ``(height, width)``."""
     try:
         with Image.open(path) as image:
@@ -282,8 +286,8 @@ class FrameFolderVideo:
         self.lr_files = list_frame_files(self.lr_dir)
         self.hr_files = list_frame_files(self.hr_dir)
         self._check_pairing()
-        self._lr_size = _image_size(self.lr_files[0])
-        self._hr_size = _image_size(self.hr_files[0])
+        self._lr_size = image_size(self.lr_files[0])
+        self._hr_size = image_size(self.hr_files[0])
         expected = (self.scale * self._lr_size[0], self.scale * self._lr_size[1])
         if self._hr_size != expected:
             raise DatasetError(
@@ -336,7 +340,7 @@ class FrameFolderVideo:
             If a file is unreadable or its size differs from the clip's first
             frame; the message names the file.
         """
-        checked = _check_indices(self._name, indices, self.num_frames)
+        checked = check_frame_indices(self._name, indices, self.num_frames)
         lr = [
             self._read(self.lr_files[i], self._lr_size, self.lr_files[0])
             for i in checked

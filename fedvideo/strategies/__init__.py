@@ -15,6 +15,7 @@ from fedvideo.config import (
     ConfigError,
     FederationConfig,
     in_unit_interval,
+    lookup,
     parse_section,
 )
 from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, RoundReport
@@ -79,14 +80,7 @@ def build_strategy(
         If the name is not registered (the message lists the valid names) or
         the strategy's settings are invalid.
     """
-    try:
-        cls = STRATEGIES[federation.strategy]
-    except KeyError:
-        valid = ", ".join(sorted(STRATEGIES))
-        raise ConfigError(
-            f"run config 'strategy': unknown strategy {federation.strategy!r}; "
-            f"valid names: {valid}"
-        ) from None
+    cls = lookup(STRATEGIES, "strategy", federation.strategy)
     return cls(
         num_rounds=federation.num_server_rounds,
         fraction_train=federation.fraction_train,

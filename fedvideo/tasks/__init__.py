@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fedvideo.config import ConfigError, FederationConfig
+from fedvideo.config import FederationConfig, lookup
 from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
 from fedvideo.tasks.ssl import SSLTask
 from fedvideo.tasks.vsr import VSRTask
@@ -38,11 +38,4 @@ def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> T
     ConfigError
         If the name is unknown or the task's section of the run config is invalid.
     """
-    try:
-        cls = TASKS[federation.task]
-    except KeyError:
-        valid = ", ".join(sorted(TASKS))
-        raise ConfigError(
-            f"run config 'task': unknown task {federation.task!r}; valid names: {valid}"
-        ) from None
-    return cls(run_config, federation)
+    return lookup(TASKS, "task", federation.task)(run_config, federation)
