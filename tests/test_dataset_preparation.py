@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,19 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import dataset_preparation as cli
 from fedvideo.data.vsr_folders import REDS4_CLIPS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "dataset_preparation.py"
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("dataset_preparation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cli = load_cli()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,20 +9,9 @@ import av
 import numpy as np
 import pytest
 
+import dataset_preparation as cli
 from fedvideo.data.action_datasets import load_prepared_action_dataset
 from fedvideo.data.partition import read_partition
-
-SCRIPT = Path(__file__).resolve().parents[1] / "dataset_preparation.py"
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("dataset_preparation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cli = load_cli()
 
 
 def write_tiny_video(path: Path, shade: int) -> None:
