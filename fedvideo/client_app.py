@@ -35,12 +35,17 @@ def train(msg: Message, context: Context) -> Message:
     """Train the received global model on this client's partition for one round."""
     task, model, device, client = _receive(msg, context)
     config = msg.content["config"]
-    round_info = RoundInfo(int(config["server-round"]), int(config["num-rounds"]))
+    round_info = RoundInfo(
+        server_round=int(config["server-round"]),
+        num_rounds=int(config["num-rounds"]),
+        proximal_mu=float(config.get("proximal-mu", 0.0)),
+    )
     result = task.train(model, client, round_info, device, context.state)
     metrics = MetricRecord(
         {
             "train_loss": result.train_loss,
             "num-examples": result.num_examples,
+            "partition_id": client.partition_id,
             **result.metrics,
         }
     )

@@ -1,6 +1,7 @@
 """Flower baseline entry point for data; see :mod:`fedvideo.data`."""
 
 from fedvideo.data.action_datasets import load_prepared_action_dataset
+from fedvideo.data.mpii import load_mpii
 from fedvideo.data.partition import (
     partition_by_class,
     partition_iid,
@@ -10,8 +11,11 @@ from fedvideo.data.partition import (
     read_partition,
     select_partition,
 )
+from fedvideo.data.pose import PoseEvalSet, PoseTrainSet
+from fedvideo.data.pose_partition import assign_pose_partitions
 from fedvideo.data.ssl_clips import CtPTrainClips, LabelledTrainClips, UniformClips
 from fedvideo.data.synthetic_action import synthetic_action_splits
+from fedvideo.data.synthetic_pose import synthetic_pose_records
 from fedvideo.data.synthetic_vsr import make_synthetic_videos, synthetic_vsr_splits
 from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips
 from fedvideo.data.vsr_folders import discover_vsr_dataset
@@ -19,10 +23,14 @@ from fedvideo.data.vsr_folders import discover_vsr_dataset
 __all__ = [
     "CtPTrainClips",
     "LabelledTrainClips",
+    "PoseEvalSet",
+    "PoseTrainSet",
     "UniformClips",
     "VSRTestClips",
     "VSRTrainClips",
+    "assign_pose_partitions",
     "discover_vsr_dataset",
+    "load_mpii",
     "load_prepared_action_dataset",
     "make_synthetic_videos",
     "partition_by_class",
@@ -33,5 +41,6 @@ __all__ = [
     "read_partition",
     "select_partition",
     "synthetic_action_splits",
+    "synthetic_pose_records",
     "synthetic_vsr_splits",
 ]

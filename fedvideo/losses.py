@@ -1,11 +1,16 @@
-"""Training losses for video super-resolution (VSR).
+"""Training losses of fedvideo's tasks.
 
-The FedVSR objective is a pixel-wise Charbonnier loss plus a *high-frequency*
-(HiFr) term: both videos are decomposed with a one-level 3D discrete wavelet
-transform over (time, height, width) and the Charbonnier loss is taken between
-the seven subbands that contain at least one highpass direction. The HiFr term
-pushes the model towards sharp spatial detail and temporally consistent motion
-edges, which a plain pixel loss tends to blur.
+Video super-resolution (vsr). The FedVSR objective is a pixel-wise Charbonnier
+loss plus a *high-frequency* (HiFr) term: both videos are decomposed with a
+one-level 3D discrete wavelet transform over (time, height, width) and the
+Charbonnier loss is taken between the seven subbands that contain at least one
+highpass direction. The HiFr term pushes the model towards sharp spatial detail
+and temporally consistent motion edges, which a plain pixel loss tends to blur.
+
+Self-supervised pretraining (ssl): the Catch-the-Patch trajectory loss.
+
+Pose estimation (pose): the visibility-weighted heatmap loss and RAF's
+multi-resolution knowledge distillation (MRKD) over a cascade of resolutions.
 
 All functions here are pure and differentiable (only torch operations on the
 inputs), so they run on CPU or CUDA in whatever floating dtype the inputs have.
@@ -30,6 +35,8 @@ __all__ = [
     "dwt3d",
     "encode_box_deltas",
     "hifr_loss",
+    "joints_mse",
+    "mrkd_loss",
     "vsr_loss",
 ]
 
@@ -477,3 +484,109 @@ def ctp_trajectory_loss(
     size = F.smooth_l1_loss(pred[..., 2:], target[..., 2:], beta=1.0)
     total = center + size
     return total, {"center": float(center.detach()), "size": float(size.detach())}
+
+
+def joints_mse(pred: Tensor, target: Tensor, weights: Tensor) -> Tensor:
+    """Visibility-weighted heatmap MSE, averaged over joints (``JointsMSE``).
+
+    For every joint ``j`` the mean squared error between ``pred[:, j] * w_j`` and
+    ``target[:, j] * w_j`` over the batch and the heatmap pixels; the loss is the
+    mean over joints. A joint with weight 0 (not visible) contributes 0 but still
+    counts in the mean, as in mmpose's ``JointsMSELoss``.
+
+    Parameters
+    ----------
+    pred, target : Tensor
+        Heatmaps ``(N, J, H, W)``.
+    weights : Tensor
+        Per-joint weights ``(N, J)``, usually the visibility flags.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss in at least float32.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match.
+    """
+    if pred.dim() != 4 or pred.shape != target.shape:
+        raise ValueError(
+            f"joints_mse: pred and target must be equal (N, J, H, W) shapes, got "
+            f"{tuple(pred.shape)} and {tuple(target.shape)}"
+        )
+    if weights.shape != pred.shape[:2]:
+        raise ValueError(
+            f"joints_mse: weights must have shape {tuple(pred.shape[:2])}, got "
+            f"{tuple(weights.shape)}"
+        )
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    w = weights.to(dtype)[..., None, None]
+    squared = (pred.to(dtype) * w - target.to(dtype) * w) ** 2
+    return squared.mean(dim=(0, 2, 3)).mean()
+
+
+def mrkd_loss(
+    outputs: Sequence[Tensor],
+    targets: Sequence[Tensor],
+    weights: Sequence[Tensor],
+    kd_weight: float = 1.0,
+) -> tuple[Tensor, dict[str, float]]:
+    """RAF's multi-resolution knowledge distillation (MRKD) objective.
+
+    ``outputs`` are the model's heatmaps for copies of the same samples ordered
+    from the highest resolution to the lowest. Each copy is supervised by its
+    ground truth, and every copy but the first also by the next-higher copy's
+    prediction (the cascade teacher), detached and compared after nearest
+    upsampling of the student to the teacher's heatmap size::
+
+        loss_r = JointsMSE(o_r, gt_r)
+                 + [r > 1] * kd_weight * JointsMSE(up(o_r), stopgrad(o_{r-1}))
+        total  = mean_r loss_r
+
+    With one resolution this is plain ``JointsMSE``.
+
+    Parameters
+    ----------
+    outputs, targets, weights : Sequence[Tensor]
+        Per resolution, high to low: heatmaps ``(N, J, H_r, W_r)``, target
+        heatmaps of the same shape, visibility weights ``(N, J)``.
+    kd_weight : float
+        Weight of the distillation terms; 0 trains every copy on its labels only.
+
+    Returns
+    -------
+    total : Tensor
+        Scalar loss to back-propagate.
+    parts : dict[str, float]
+        ``"heatmap"`` (mean supervised term) and ``"kd"`` (mean distillation
+        term over the resolutions that have a teacher; 0 with one resolution).
+
+    Raises
+    ------
+    ValueError
+        If the sequences are empty or of different lengths.
+    """
+    if not outputs or not len(outputs) == len(targets) == len(weights):
+        raise ValueError(
+            "mrkd_loss: outputs, targets and weights must be non-empty and of equal "
+            f"length, got {len(outputs)}, {len(targets)}, {len(weights)}"
+        )
+    supervised = [
+        joints_mse(out, gt, w)
+        for out, gt, w in zip(outputs, targets, weights, strict=True)
+    ]
+    distilled = []
+    for r in range(1, len(outputs)):
+        teacher = outputs[r - 1].detach()
+        student = F.interpolate(outputs[r], size=teacher.shape[-2:], mode="nearest")
+        distilled.append(joints_mse(student, teacher, weights[r]))
+    total = sum(supervised)
+    if distilled:
+        total = total + kd_weight * sum(distilled)
+    parts = {
+        "heatmap": float(sum(supervised).detach()) / len(supervised),
+        "kd": float(sum(distilled).detach()) / len(distilled) if distilled else 0.0,
+    }
+    return total / len(outputs), parts

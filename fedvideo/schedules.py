@@ -7,8 +7,9 @@ is computed from (round, local step) alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-__all__ = ["cosine_lr", "global_progress"]
+__all__ = ["cosine_lr", "global_progress", "step_lr"]
 
 
 def global_progress(server_round: int, num_rounds: int, step: int, steps: int) -> float:
@@ -42,3 +43,17 @@ def cosine_lr(progress: float, base_lr: float, min_lr: float = 0.0) -> float:
     if not 0.0 <= progress <= 1.0:
         raise ValueError(f"progress {progress} not in [0, 1]")
     return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def step_lr(
+    progress: float, base_lr: float, milestones: Sequence[float], gamma: float = 0.1
+) -> float:
+    """Step decay: ``base_lr * gamma ** k`` after the k-th of ``milestones``.
+
+    ``milestones`` are fractions of the whole training in ``(0, 1]``; ViTPose's
+    210-epoch schedule decays at epochs 170 and 200, i.e. ``(170/210, 200/210)``.
+    """
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress {progress} not in [0, 1]")
+    passed = sum(progress >= milestone for milestone in milestones)
+    return base_lr * gamma**passed

@@ -55,7 +55,7 @@ def main(grid: Grid, context: Context) -> None:
 
     task.load_global_state(model, result.arrays.to_torch_state_dict())
     atomic_torch_save(task.export_state(model), run_dir / "model.pt")
-    final = task.final_evaluation(model.to(device), device)
+    final = task.final_evaluation(model.to(device), device, run_dir)
     if final:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         log(INFO, "fedvideo: final evaluation: %s", summary)

@@ -2,6 +2,7 @@
 
 from fedvideo.strategies import (
     STRATEGIES,
+    FedProx,
     FedVideoStrategy,
     FedVSR,
     build_strategy,
@@ -10,6 +11,7 @@ from fedvideo.strategies import (
 
 __all__ = [
     "STRATEGIES",
+    "FedProx",
     "FedVSR",
     "FedVideoStrategy",
     "build_strategy",

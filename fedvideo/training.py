@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from logging import INFO
 
@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
     "LocalTrainResult",
+    "ProximalTerm",
     "autocast_for",
     "epoch_batches",
     "shuffled_loader",
@@ -35,6 +36,48 @@ class LocalTrainResult:
     num_examples: int
     seconds: float
     mean_parts: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float]:
+        """Metrics a client reports: ``loss_<part>`` per part, seconds, steps."""
+        parts = {f"loss_{name}": value for name, value in self.mean_parts.items()}
+        return {**parts, "train_seconds": self.seconds, "steps": float(self.steps)}
+
+
+class ProximalTerm:
+    """FedProx's proximal term ``mu / 2 * ||w - w_global||^2``.
+
+    The reference weights are copied when the term is built, which must happen
+    right after the global weights were loaded and before local training.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model about to be trained, holding the global weights.
+    mu : float
+        Weight of the term (FedProx's ``proximal_mu``), > 0.
+    names : Iterable[str] or None
+        Names of the parameters the term covers, by default every trainable
+        parameter; a task passes its federated parameters so that weights that
+        stay on the client are not pulled anywhere.
+    """
+
+    def __init__(
+        self, model: nn.Module, mu: float, names: Iterable[str] | None = None
+    ) -> None:
+        if mu <= 0:
+            raise ValueError(f"proximal mu must be > 0, got {mu}")
+        wanted = None if names is None else set(names)
+        self.mu = mu
+        self.pairs = [
+            (param, param.detach().clone())
+            for name, param in model.named_parameters()
+            if param.requires_grad and (wanted is None or name in wanted)
+        ]
+
+    def __call__(self) -> torch.Tensor:
+        """Return the term for the current weights (differentiable)."""
+        squared = [(p.float() - ref.float()).pow(2).sum() for p, ref in self.pairs]
+        return 0.5 * self.mu * torch.stack(squared).sum()
 
 
 def autocast_for(
@@ -70,11 +113,23 @@ def epoch_batches(loader: DataLoader) -> Iterator[Mapping[str, torch.Tensor]]:
         yield from loader
 
 
-def _to_device(batch: Mapping, device: torch.device) -> dict:
-    return {
-        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-        for k, v in batch.items()
-    }
+def _to_device(value: object, device: torch.device) -> object:
+    """Move tensors, also inside dicts, lists and tuples, to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, Mapping):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
+
+
+def _batch_size(value: object) -> int:
+    """Length of the first tensor of a (nested) batch."""
+    if isinstance(value, torch.Tensor):
+        return len(value)
+    items = value.values() if isinstance(value, Mapping) else value
+    return _batch_size(next(iter(items)))
 
 
 def train_steps(
@@ -89,6 +144,7 @@ def train_steps(
     log_every: int = 10,
     description: str = "train",
     grad_clip: float | None = None,
+    proximal: ProximalTerm | None = None,
 ) -> LocalTrainResult:
     """Run ``num_steps`` optimisation steps and return the mean loss.
 
@@ -97,7 +153,8 @@ def train_steps(
     model : nn.Module
         Model on ``device``, put in train mode here.
     batches : Iterator[Mapping[str, Tensor]]
-        Yields at least ``num_steps`` batches (dicts of tensors, first dim = batch).
+        Yields at least ``num_steps`` batches: dicts of tensors (first dim =
+        batch) or of lists of such tensors (e.g. one per input resolution).
     num_steps : int
         Optimisation steps to run.
     loss_fn : callable
@@ -106,7 +163,8 @@ def train_steps(
     optimizer : torch.optim.Optimizer
         Optimiser over the model's trainable parameters.
     lr_at : callable
-        Learning rate for a local step (0-based); set before each step.
+        Learning rate for a local step (0-based); set before each step, times
+        a parameter group's ``"lr_scale"`` if it has one (layer-wise decay).
     device : torch.device
         Where to train.
     amp : bool
@@ -117,6 +175,9 @@ def train_steps(
         Prefix of the progress lines (e.g. the client name).
     grad_clip : float, optional
         Clip the gradient norm to this value.
+    proximal : ProximalTerm, optional
+        FedProx's proximal term, added to every step's loss; its mean value is
+        reported as the ``"proximal"`` part (the reported loss excludes it).
 
     Returns
     -------
@@ -139,7 +200,7 @@ def train_steps(
     for step in range(num_steps):
         batch = _to_device(next(batches), device)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
+            group["lr"] = lr_at(step) * group.get("lr_scale", 1.0)
         optimizer.zero_grad(set_to_none=True)
         with autocast_for(device, amp):
             loss, parts = loss_fn(model, batch)
@@ -148,6 +209,10 @@ def train_steps(
             raise FloatingPointError(
                 f"{description}: loss is {loss_value} at local step {step + 1}"
             )
+        if proximal is not None:
+            term = proximal()
+            parts = {**parts, "proximal": float(term.detach())}
+            loss = loss + term
         scaler.scale(loss).backward()
         if grad_clip is not None:
             scaler.unscale_(optimizer)
@@ -156,7 +221,7 @@ def train_steps(
         scaler.update()
 
         total_loss += loss_value
-        num_examples += len(next(iter(batch.values())))
+        num_examples += _batch_size(batch)
         for name, value in parts.items():
             part_sums[name] = part_sums.get(name, 0.0) + float(value)
         if (step + 1) % log_every == 0 or step + 1 == num_steps:

@@ -116,7 +116,9 @@ def _flwr(env: dict, *args: str, timeout: float = 600) -> str:
     return output
 
 
-def _run_two_rounds(env: dict, out_dir: Path, run_config: str) -> tuple[dict, Path]:
+def _run_two_rounds(
+    env: dict, out_dir: Path, run_config: str, num_supernodes: int = 2
+) -> tuple[dict, Path]:
     """Submit a 2-round run, check it completed, return its results and folder."""
     output = _flwr(
         env,
@@ -125,7 +127,7 @@ def _run_two_rounds(env: dict, out_dir: Path, run_config: str) -> tuple[dict, Pa
         "--run-config",
         f"num-server-rounds=2 output-dir='{out_dir}' {run_config}",
         "--federation-config",
-        "num-supernodes=2 client-resources-num-cpus=1",
+        f"num-supernodes={num_supernodes} client-resources-num-cpus=1",
         "--stream",
     )
     match = re.search(r"run (?:ID )?(\d+)", output, flags=re.IGNORECASE)
@@ -141,7 +143,7 @@ def _run_two_rounds(env: dict, out_dir: Path, run_config: str) -> tuple[dict, Pa
     results = json.loads(results_files[0].read_text())
     assert results["status"] == "completed"
     assert [r["round"] for r in results["rounds"]] == [0, 1, 2]
-    assert len(results["rounds"][-1]["clients"]) == 2
+    assert len(results["rounds"][-1]["clients"]) == num_supernodes
     run_dir = results_files[0].parent
     assert (run_dir / "metrics.png").stat().st_size > 0
     assert (run_dir / "model.pt").stat().st_size > 0
@@ -181,3 +183,24 @@ def test_flwr_run_ssl_swa_two_rounds_completes(superlink, tmp_path):
     assert sorted(missing) == ["fc.bias", "fc.weight"]
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert set(checkpoint["strategy"]["previous_global"]) == set(checkpoint["model"])
+
+
+def test_flwr_run_pose_fedprox_three_resolutions(superlink, tmp_path):
+    results, run_dir = _run_two_rounds(
+        superlink,
+        tmp_path / "outputs",
+        "task='pose' strategy='fedprox' fedprox.mu=0.5 local-steps=2 "
+        "pose.resolutions='64x48,48x32,32x24' pose.sweep-resolutions='32x24,96x64' "
+        "pose.batch-size=2 synthetic-pose.train-images=6 "
+        "synthetic-pose.test-images=3 synthetic-pose.image-size=64",
+        num_supernodes=3,
+    )
+    clients = [c["metrics"] for c in results["rounds"][2]["clients"]]
+    assert sorted(c["native_height"] for c in clients) == [32.0, 48.0, 64.0]
+    assert sorted(c["copies"] for c in clients) == [1.0, 2.0, 3.0]  # MRKD cascade
+    assert all(c["loss_proximal"] > 0 for c in clients)  # FedProx really applied
+    assert "PCKh@0.5 32x24" in results["rounds"][2]["evaluation"]
+    assert "sweep PCKh@0.5 96x64" in results["final_evaluation"]
+    sweep = json.loads((run_dir / "resolution_sweep.json").read_text())
+    assert list(sweep["sweep"]) == ["32x24", "96x64"]
+    assert (run_dir / "resolution_sweep.png").stat().st_size > 0

@@ -125,13 +125,14 @@ def test_trains_and_evaluates_on_a_prepared_frame_folder_dataset(tmp_path):
     assert scores["R@50"] == 100.0
 
 
-def test_final_evaluation_fine_tunes_when_asked():
+def test_final_evaluation_fine_tunes_when_asked(tmp_path):
     task, _ = _task(**{"ssl.finetune-epochs": 1, "ssl.finetune-batch-size": 2})
-    scores = task.final_evaluation(task.build_model(), torch.device("cpu"))
+    scores = task.final_evaluation(task.build_model(), torch.device("cpu"), tmp_path)
     assert set(scores) == {"top1", "top5", "finetune_loss"}
     assert 0.0 <= scores["top1"] <= 100.0 and scores["top5"] == 100.0  # 2 classes
     plain, _ = _task()
-    assert plain.final_evaluation(plain.build_model(), torch.device("cpu")) == {}
+    cpu = torch.device("cpu")
+    assert plain.final_evaluation(plain.build_model(), cpu, tmp_path) == {}
 
 
 def test_partition_file_selects_the_clients_videos(tmp_path):

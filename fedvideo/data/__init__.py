@@ -22,6 +22,15 @@ Action videos (self-supervised pretraining, ``ssl``):
 * :mod:`~fedvideo.data.ssl_clips`: PyTorch clip datasets for pretraining,
   fine-tuning and multi-clip testing.
 
+Human pose images (``pose``):
+
+* :mod:`~fedvideo.data.pose`: person records, crop geometry, heatmap targets and
+  the multi-resolution training and evaluation datasets.
+* :mod:`~fedvideo.data.synthetic_pose`: the embedded synthetic figures with the
+  16 MPII joints.
+* :mod:`~fedvideo.data.mpii`: MPII in its HRNet/mmpose layout.
+* :mod:`~fedvideo.data.pose_partition`: clients' native resolutions and samples.
+
 Every data problem raises :class:`DatasetError`, whose message names the file,
 folder or setting at fault.
 """

@@ -1,7 +1,10 @@
-"""Video super-resolution models and their named presets.
+"""Models of fedvideo's tasks.
 
-Every model maps a low-resolution clip (B, T, 3, h, w) in [0, 1] to
-(B, T, 3, scale·h, scale·w).
+This namespace holds the video super-resolution models and their named presets:
+every one maps a low-resolution clip (B, T, 3, h, w) in [0, 1] to
+(B, T, 3, scale·h, scale·w). The other tasks' models live in their modules:
+:mod:`~fedvideo.models.r3d` and :mod:`~fedvideo.models.ctp` (ssl),
+:mod:`~fedvideo.models.vitpose` (pose).
 """
 
 from collections.abc import Callable

@@ -14,17 +14,21 @@ from typing import Any
 from fedvideo.config import (
     ConfigError,
     FederationConfig,
+    at_least,
     in_unit_interval,
     lookup,
     parse_section,
 )
 from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, RoundReport
+from fedvideo.strategies.fedprox import FedProx
 from fedvideo.strategies.fedvsr import FedVSR, fedvsr_weights, hellinger_distance
 from fedvideo.strategies.fedvssl import LossAware, SWAMixed, fedvssl_weights
 
 __all__ = [
     "STRATEGIES",
     "ClientUpdate",
+    "FedProx",
+    "FedProxConfig",
     "FedVSR",
     "FedVideoStrategy",
     "FedVSSLConfig",
@@ -39,6 +43,7 @@ __all__ = [
 
 STRATEGIES: dict[str, type[FedVideoStrategy]] = {
     "fedavg": FedVideoStrategy,
+    "fedprox": FedProx,
     "fedvsr": FedVSR,
     "loss-aware": LossAware,
     "swa-mixed": SWAMixed,
@@ -58,8 +63,17 @@ class FedVSSLConfig:
             raise ConfigError("run config 'fedvssl.swa-decay' must be > 0")
 
 
+@dataclasses.dataclass(frozen=True)
+class FedProxConfig:
+    """Settings of FedProx (``[tool.flwr.app.config.fedprox]``)."""
+
+    mu: float = dataclasses.field(metadata=at_least(0.0))
+
+
 def _strategy_options(name: str, run_config: Mapping[str, Any]) -> dict[str, Any]:
     """Method-specific constructor arguments of strategy ``name``."""
+    if name == "fedprox":
+        return {"proximal_mu": parse_section(run_config, FedProxConfig, "fedprox").mu}
     if name not in ("loss-aware", "swa-mixed"):
         return {}
     fedvssl = parse_section(run_config, FedVSSLConfig, "fedvssl")

@@ -53,7 +53,8 @@ class FedVideoStrategy(FedAvg):
     positive, or arrays that do not match the global model are dropped with a
     logged reason, and the round goes on with the rest. Subclasses change how the
     accepted updates are weighted by overriding :meth:`aggregation_weights`.
-    Every round's per-client losses and weights are kept in ``reports``.
+    Every round's per-client losses, weights and reported metrics are kept in
+    ``reports``.
     Strategies that carry state across rounds expose it with :meth:`state_dict`
     so that it goes into the round checkpoint.
 
@@ -171,8 +172,9 @@ class FedVideoStrategy(FedAvg):
                 "train_loss": u.train_loss,
                 "num_examples": u.num_examples,
                 "weight": w,
+                "metrics": dict(m),
             }
-            for u, w in zip(updates, weights, strict=True)
+            for u, w, m in zip(updates, weights, metrics, strict=True)
         ]
         return arrays, train_metrics
 

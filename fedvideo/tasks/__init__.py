@@ -11,6 +11,7 @@ from typing import Any
 
 from fedvideo.config import FederationConfig, lookup
 from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
+from fedvideo.tasks.pose import PoseTask
 from fedvideo.tasks.ssl import SSLTask
 from fedvideo.tasks.vsr import VSRTask
 
@@ -27,6 +28,7 @@ __all__ = [
 TASKS: dict[str, type[Task]] = {
     VSRTask.name: VSRTask,
     SSLTask.name: SSLTask,
+    PoseTask.name: PoseTask,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -17,6 +18,7 @@ from flwr.app import RecordDict
 from torch import nn
 
 from fedvideo.config import FederationConfig
+from fedvideo.training import ProximalTerm
 from fedvideo.utils import derive_seed, set_seed
 
 __all__ = ["ClientInfo", "EvalResult", "PlotSpec", "RoundInfo", "Task", "TrainResult"]
@@ -59,10 +61,15 @@ class ClientInfo:
 
 @dataclass(frozen=True)
 class RoundInfo:
-    """Where a client call sits in the federated schedule."""
+    """Where a client call sits in the federated schedule, and its round config.
+
+    ``proximal_mu`` is FedProx's weight of the proximal term, sent by the
+    ``fedprox`` strategy (0 for every other strategy: no term).
+    """
 
     server_round: int
     num_rounds: int
+    proximal_mu: float = 0.0
 
 
 @dataclass
@@ -139,6 +146,17 @@ class Task(ABC):
         federation = self.federation
         return federation.local_steps or federation.local_epochs * batches_per_epoch
 
+    def proximal_term(
+        self, model: nn.Module, round_info: RoundInfo
+    ) -> ProximalTerm | None:
+        """FedProx's term over the federated parameters, or None when mu is 0.
+
+        Call it after the global weights were loaded, before training.
+        """
+        if round_info.proximal_mu <= 0:
+            return None
+        return ProximalTerm(model, round_info.proximal_mu, self.global_state(model))
+
     @staticmethod
     def progress_label(client: ClientInfo, round_info: RoundInfo) -> str:
         """Prefix of a client's progress lines, e.g. ``client 0 round 2/10``."""
@@ -175,7 +193,11 @@ class Task(ABC):
         """Evaluate ``model`` on the held-out test data (server side)."""
 
     def final_evaluation(
-        self, model: nn.Module, device: torch.device
+        self, model: nn.Module, device: torch.device, run_dir: Path
     ) -> dict[str, float]:
-        """Extra evaluation of the final global model (default: none)."""
+        """Extra evaluation of the final global model (default: none).
+
+        Detailed results (tables, plots) may be written into ``run_dir``; the
+        returned summary goes into ``results.json`` as ``final_evaluation``.
+        """
         return {}

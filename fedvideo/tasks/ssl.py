@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -271,18 +272,14 @@ class SSLTask(Task):
             amp=fed.amp,
             log_every=fed.log_every,
             description=self.progress_label(client, round_info),
+            proximal=self.proximal_term(model, round_info),
             grad_clip=cfg.grad_clip or None,
         )
         self._keep_head(model, local_state)
         return TrainResult(
             num_examples=len(dataset),
             train_loss=result.mean_loss,
-            metrics={
-                "loss_center": result.mean_parts.get("center", 0.0),
-                "loss_size": result.mean_parts.get("size", 0.0),
-                "train_seconds": result.seconds,
-                "steps": float(result.steps),
-            },
+            metrics=result.metrics(),
         )
 
     @torch.no_grad()
@@ -331,7 +328,7 @@ class SSLTask(Task):
         )
 
     def final_evaluation(
-        self, model: nn.Module, device: torch.device
+        self, model: nn.Module, device: torch.device, run_dir: Path
     ) -> dict[str, float]:
         """Fine-tuning top-1/top-5 when ``ssl.finetune-epochs`` > 0."""
         cfg = self.config

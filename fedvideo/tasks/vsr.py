@@ -260,16 +260,12 @@ class VSRTask(Task):
             amp=fed.amp,
             log_every=fed.log_every,
             description=self.progress_label(client, round_info),
+            proximal=self.proximal_term(model, round_info),
         )
         return TrainResult(
             num_examples=len(dataset),
             train_loss=result.mean_loss,
-            metrics={
-                "loss_pixel": result.mean_parts.get("pixel", 0.0),
-                "loss_hifr": result.mean_parts.get("hifr", 0.0),
-                "train_seconds": result.seconds,
-                "steps": float(result.steps),
-            },
+            metrics=result.metrics(),
         )
 
     def _evaluate_videos(
