@@ -90,9 +90,9 @@ def test_task_section_errors(key, value, message):
 def test_unknown_task_and_strategy_list_valid_names():
     config = default_run_config({"task": "asr", "strategy": "fedfoo"})
     federation = parse_section(config, FederationConfig)
-    with pytest.raises(ConfigError, match="valid names: ssl, vsr"):
+    with pytest.raises(ConfigError, match="valid names: pose, ssl, vsr"):
         build_task(config, federation)
     with pytest.raises(
-        ConfigError, match="valid names: fedavg, fedvsr, loss-aware, swa-mixed"
+        ConfigError, match="valid names: fedavg, fedprox, fedvsr, loss-aware, swa-mixed"
     ):
         build_strategy(federation, config)
