@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from fedvideo.data.action_video import ActionVideo, FrameFolderActionVideo
-from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.errors import DatasetError, read_json_file, require_int
 
 __all__ = [
     "ANNOTATIONS_DIR",
@@ -143,17 +143,6 @@ def _check_entries(path: Path, entries: object) -> list[dict[str, Any]]:
     return checked
 
 
-def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise DatasetError(f"{what} {path} does not exist")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DatasetError(f"cannot read {what} {path}: {err}") from err
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{what} {path} is not valid JSON: {err}") from err
-
-
 def _write_text(path: Path, text: str, what: str) -> None:
     """Write ``text`` to ``path`` via a temporary file (no half-written file)."""
     temporary = path.with_name(path.name + ".tmp")
@@ -185,7 +174,7 @@ def read_annotation_list(path: str | Path) -> list[dict[str, Any]]:
         malformed (naming the file and the entry's index) or a name repeats.
     """
     path = Path(path)
-    return _check_entries(path, _read_json(path, "annotation file"))
+    return _check_entries(path, read_json_file(path, "annotation file"))
 
 
 def write_annotation_list(
@@ -217,7 +206,7 @@ def read_class_names(path: str | Path) -> list[str]:
         name; the message names the file.
     """
     path = Path(path)
-    classes = _read_json(path, "class list")
+    classes = read_json_file(path, "class list")
     valid = isinstance(classes, list) and all(isinstance(c, str) for c in classes)
     if not valid or not classes:
         raise DatasetError(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import operator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DatasetError", "require_empty_folder", "require_int"]
+__all__ = ["DatasetError", "read_json_file", "require_empty_folder", "require_int"]
 
 
 class DatasetError(ValueError):
@@ -60,3 +62,22 @@ def require_empty_folder(path: str | Path, what: str) -> Path:
             f"choose a new folder for {what}"
         )
     return path
+
+
+def read_json_file(path: str | Path, what: str) -> Any:
+    """Parse the JSON file ``path``; ``what`` names it in error messages.
+
+    Raises
+    ------
+    DatasetError
+        If the file does not exist, cannot be read or is not valid JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{what} {path} does not exist")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetError(f"cannot read {what} {path}: {err}") from err
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{what} {path} is not valid JSON: {err}") from err

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fedvideo.data.errors import DatasetError
+from fedvideo.data.errors import DatasetError, read_json_file
 from fedvideo.data.pose import MPII_JOINTS, PoseRecord
 
 __all__ = ["MPII_SPLITS", "load_mpii", "mpii_annotation_path", "write_mpii_split"]
@@ -89,14 +89,7 @@ def _numbers(value: object, shape: tuple[int, ...], where: str) -> np.ndarray:
 
 def _read_entries(path: Path) -> list[Mapping[str, object]]:
     """Read the list of entries of an annotation file."""
-    if not path.is_file():
-        raise DatasetError(f"MPII annotation file {path} does not exist")
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DatasetError(
-            f"cannot read MPII annotation file {path}: {error}"
-        ) from None
+    entries = read_json_file(path, "MPII annotation file")
     if not isinstance(entries, list):
         raise DatasetError(
             f"MPII annotation file {path} must hold a JSON list of people, "

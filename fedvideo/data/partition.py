@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.errors import DatasetError, read_json_file, require_int
 from fedvideo.data.video import Video
 
 __all__ = [
@@ -437,12 +437,7 @@ def write_partition_file(
 
 def _load_partitions(path: Path) -> list[list[str]]:
     """All partitions of a partition file, validated."""
-    if not path.is_file():
-        raise DatasetError(f"partition file {path} does not exist")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetError(f"partition file {path} is not valid JSON: {err}") from err
+    document = read_json_file(path, "partition file")
     partitions = document.get("partitions") if isinstance(document, dict) else None
     valid = isinstance(partitions, list) and all(
         isinstance(part, list) and all(isinstance(name, str) for name in part)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedvideo.data.errors import DatasetError
+from fedvideo.data.errors import DatasetError, read_json_file
 
 __all__ = [
     "PoseClientPartition",
@@ -151,14 +151,7 @@ def read_pose_partition_file(path: str | Path) -> list[PoseClientPartition]:
         message names the file and the client).
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise DatasetError(f"pose partition file {path} does not exist")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetError(
-            f"pose partition file {path} is not valid JSON: {err}"
-        ) from err
+    document = read_json_file(path, "pose partition file")
     clients = document.get("clients") if isinstance(document, dict) else None
     if not isinstance(clients, list) or not clients:
         raise DatasetError(
