@@ -1,4 +1,4 @@
-"""The one exception type raised for every data problem, and a setting check."""
+"""The one exception type raised for every data problem, and checked inputs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import operator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DatasetError", "read_json_file", "require_empty_folder", "require_int"]
+import numpy as np
+
+__all__ = [
+    "DatasetError",
+    "read_json_file",
+    "require_empty_folder",
+    "require_int",
+    "seed_sequence",
+]
 
 
 class DatasetError(ValueError):
@@ -81,3 +89,16 @@ def read_json_file(path: str | Path, what: str) -> Any:
         raise DatasetError(f"cannot read {what} {path}: {err}") from err
     except json.JSONDecodeError as err:
         raise DatasetError(f"{what} {path} is not valid JSON: {err}") from err
+
+
+def seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
+    """Return a fresh SeedSequence for ``seed`` (the caller's is not mutated).
+
+    Raises
+    ------
+    DatasetError
+        If ``seed`` is neither a SeedSequence nor a non-negative integer.
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+    return np.random.SeedSequence(require_int(seed, "seed", 0))

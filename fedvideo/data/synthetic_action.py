@@ -40,7 +40,12 @@ from fedvideo.data.action_datasets import (
     write_prepared_annotations,
 )
 from fedvideo.data.action_video import InMemoryActionVideo
-from fedvideo.data.errors import DatasetError, require_empty_folder, require_int
+from fedvideo.data.errors import (
+    DatasetError,
+    require_empty_folder,
+    require_int,
+    seed_sequence,
+)
 
 __all__ = [
     "MOTION_PATTERNS",
@@ -266,13 +271,6 @@ def render_action_clip(
     return np.clip(frames, 0, 255, out=frames).astype(np.uint8)
 
 
-def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    """Return a fresh SeedSequence for ``seed`` (the caller's is not mutated)."""
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
-    return np.random.SeedSequence(require_int(seed, "seed", 0))
-
-
 def synthetic_action_classes(num_classes: int) -> list[str]:
     """Return the synthetic class names ``class_00``, ``class_01``, ..."""
     return [f"class_{c:02d}" for c in range(num_classes)]
@@ -318,7 +316,7 @@ def make_synthetic_action_videos(
     DatasetError
         For an invalid setting, e.g. more classes than motion patterns.
     """
-    sequence = _seed_sequence(seed)
+    sequence = seed_sequence(seed)
     num_classes = require_int(num_classes, "synthetic.classes", 1)
     if num_classes > len(MOTION_PATTERNS):
         raise DatasetError(
@@ -363,7 +361,7 @@ def synthetic_action_splits(
         Training clips named ``class_00/train_video_000`` ... and test clips
         named ``class_00/test_video_000`` ...
     """
-    train_seed, test_seed = _seed_sequence(seed).spawn(2)
+    train_seed, test_seed = seed_sequence(seed).spawn(2)
     require_int(train_per_class, "synthetic.train-per-class", 1)
     require_int(test_per_class, "synthetic.test-per-class", 0)
     train = make_synthetic_action_videos(

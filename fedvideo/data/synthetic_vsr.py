@@ -32,7 +32,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fedvideo.data.errors import DatasetError, require_empty_folder, require_int
+from fedvideo.data.errors import (
+    DatasetError,
+    require_empty_folder,
+    require_int,
+    seed_sequence,
+)
 from fedvideo.data.video import InMemoryVideo
 from fedvideo.data.vsr_folders import REDS4_CLIPS, reds_lr_folder
 
@@ -328,13 +333,6 @@ def render_hr_clip(
     return np.clip(frames, 0, 255, out=frames).astype(np.uint8)
 
 
-def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    """Return a fresh SeedSequence for ``seed`` (the caller's is not mutated)."""
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
-    return np.random.SeedSequence(require_int(seed, "seed", 0))
-
-
 def make_synthetic_videos(
     seed: int | np.random.SeedSequence,
     num_videos: int,
@@ -373,7 +371,7 @@ def make_synthetic_videos(
     DatasetError
         For an invalid setting; the message names it.
     """
-    sequence = _seed_sequence(seed)
+    sequence = seed_sequence(seed)
     num_videos = require_int(
         num_videos, "number of videos (synthetic.train-videos/test-videos)", 1
     )
@@ -410,7 +408,7 @@ def synthetic_vsr_splits(
         Training clips named ``synthetic-train-0000`` ... and test clips named
         ``synthetic-test-0000`` ...
     """
-    train_seed, test_seed = _seed_sequence(seed).spawn(2)
+    train_seed, test_seed = seed_sequence(seed).spawn(2)
     require_int(train_videos, "synthetic.train-videos", 1)
     require_int(test_videos, "synthetic.test-videos", 1)
     train = make_synthetic_videos(
