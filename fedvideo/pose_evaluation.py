@@ -28,7 +28,7 @@ from fedvideo.data.pose_partition import Resolution, format_resolution  # noqa: 
 from fedvideo.keypoints import predict_joints  # noqa: E402
 from fedvideo.metrics import pckh  # noqa: E402
 from fedvideo.training import autocast_for  # noqa: E402
-from fedvideo.utils import atomic_write  # noqa: E402
+from fedvideo.utils import atomic_savefig, atomic_write  # noqa: E402
 
 __all__ = [
     "evaluate_pose",
@@ -171,8 +171,7 @@ def plot_resolution_sweep(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    image_format = path.suffix.lstrip(".")
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format=image_format))
+    atomic_savefig(fig, path)
     plt.close(fig)
 
 

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fedvideo.tasks.base import PlotSpec  # noqa: E402
-from fedvideo.utils import atomic_write  # noqa: E402
+from fedvideo.utils import atomic_savefig, atomic_write  # noqa: E402
 
 __all__ = ["RunRecorder", "make_run_dir", "plot_rounds"]
 
@@ -63,8 +63,7 @@ def plot_rounds(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> 
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        image_format = path.suffix.lstrip(".")
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format=image_format))
+        atomic_savefig(fig, path)
     plt.close(fig)
     return plotted
 

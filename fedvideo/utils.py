@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "atomic_savefig",
     "atomic_torch_save",
     "atomic_write",
     "configure_threads",
@@ -99,6 +100,12 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_savefig(figure: Any, path: Path, dpi: int = 120) -> None:
+    """Save a Matplotlib figure via :func:`atomic_write` (format from the suffix)."""
+    image_format = path.suffix.lstrip(".")
+    atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=dpi, format=image_format))
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
