@@ -582,11 +582,13 @@ def mrkd_loss(
         teacher = outputs[r - 1].detach()
         student = F.interpolate(outputs[r], size=teacher.shape[-2:], mode="nearest")
         distilled.append(joints_mse(student, teacher, weights[r]))
-    total = sum(supervised)
-    if distilled:
-        total = total + kd_weight * sum(distilled)
+    supervised_sum = sum(supervised)
+    distilled_sum = sum(distilled) if distilled else None
+    total = supervised_sum
+    if distilled_sum is not None:
+        total = total + kd_weight * distilled_sum
     parts = {
-        "heatmap": float(sum(supervised).detach()) / len(supervised),
-        "kd": float(sum(distilled).detach()) / len(distilled) if distilled else 0.0,
+        "heatmap": float(supervised_sum.detach()) / len(supervised),
+        "kd": float(distilled_sum.detach()) / len(distilled) if distilled else 0.0,
     }
     return total / len(outputs), parts
