@@ -26,7 +26,7 @@ def main(grid: Grid, context: Context) -> None:
     task = build_task(run_config, federation)
     strategy = build_strategy(federation, run_config)
     device = select_device(federation.device)
-    model = task.build_model()
+    model = task.initial_model()
 
     run_dir = make_run_dir(federation.output_dir, f"{task.name}_{federation.strategy}")
     log(

@@ -130,7 +130,11 @@ def test_pretrained_backbone_is_loaded_and_reported(tmp_path, caplog):
     path = tmp_path / "vit.pth"
     torch.save({"model": backbone}, path)
     with caplog.at_level("INFO"):
-        model = _task(**{"pose.pretrained": str(path)}).build_model()
+        task = _task(**{"pose.pretrained": str(path)})
+        model = task.initial_model()
     for key, value in backbone.items():
         assert torch.equal(model.state_dict()[key], value)
     assert f"loaded {len(backbone)}," in caplog.text
+    # Clients do not read the file: they receive the global weights.
+    plain = task.build_model().state_dict()
+    assert not all(torch.equal(plain[k], v) for k, v in backbone.items())

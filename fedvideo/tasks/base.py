@@ -119,6 +119,15 @@ class Task(ABC):
     def build_model(self) -> nn.Module:
         """Build the model with freshly initialised (or locally loaded) weights."""
 
+    def initial_model(self) -> nn.Module:
+        """Build the server's starting model (default: :meth:`build_model`).
+
+        Weights that only the starting point needs, such as pretrained
+        backbones, belong here: clients build their model with
+        :meth:`build_model` and overwrite it with the global weights anyway.
+        """
+        return self.build_model()
+
     def global_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Return the tensors that are federated (default: the whole state_dict)."""
         return model.state_dict()

@@ -290,7 +290,12 @@ class PoseTask(Task):
         """ViTPose, seeded so every process starts from the same weights."""
         cfg = self.config
         set_seed(self.federation.seed)
-        model = build_vitpose(cfg.model, cfg.positional, drop_path=cfg.drop_path)
+        return build_vitpose(cfg.model, cfg.positional, drop_path=cfg.drop_path)
+
+    def initial_model(self) -> nn.Module:
+        """Build the server's starting model, with ``pose.pretrained`` loaded."""
+        cfg = self.config
+        model = self.build_model()
         if cfg.pretrained:
             report = load_backbone_weights(model, cfg.pretrained)
             log(
