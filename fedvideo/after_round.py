@@ -88,6 +88,9 @@ class AfterRound:
                 "dropped": report.dropped if report else [],
                 "aggregation": report.diagnostics if report else {},
                 "evaluation": metrics,
+                "schedule": self.task.round_schedule(server_round)
+                if server_round > 0
+                else {},
                 "round_seconds": round_seconds,
                 "eval_seconds": eval_seconds,
             }

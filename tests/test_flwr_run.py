@@ -204,3 +204,24 @@ def test_flwr_run_pose_fedprox_three_resolutions(superlink, tmp_path):
     sweep = json.loads((run_dir / "resolution_sweep.json").read_text())
     assert list(sweep["sweep"]) == ["32x24", "96x64"]
     assert (run_dir / "resolution_sweep.png").stat().st_size > 0
+
+
+def test_flwr_run_vsr_multigrid_records_the_stage_per_round(superlink, tmp_path):
+    results, _ = _run_two_rounds(
+        superlink,
+        tmp_path / "outputs",
+        "strategy='fedvsr' multigrid=true local-steps=2 synthetic.train-videos=8 "
+        "synthetic.test-videos=2 synthetic.frames=8 vsr.num-frames=8 "
+        "multigrid-schedule.spatial-stages=1 multigrid-schedule.temporal-stages=2 "
+        "multigrid-schedule.min-frames=2",
+    )
+    rounds = results["rounds"]
+    assert [r["schedule"].get("num_frames") for r in rounds] == [None, 4, 8]
+    assert [r["schedule"].get("stage") for r in rounds] == [None, 1, 2]
+    for entry in rounds[1:]:
+        clients = [c["metrics"] for c in entry["clients"]]
+        assert {c["num_frames"] for c in clients} == {entry["schedule"]["num_frames"]}
+        assert {c["gt_crop"] for c in clients} == {64.0}
+        # Every stage restarts at the configured LR (4e-4).
+        assert all(c["lr_start"] == pytest.approx(4e-4) for c in clients)
+        assert all(c["lr_end"] < c["lr_start"] for c in clients)

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from fedvideo.data.errors import DatasetError
+from fedvideo.data.frame_cache import CachedVideo, FrameCache, cache_videos
 from fedvideo.data.video import InMemoryVideo
 from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips, mirrored_indices
 
@@ -196,3 +197,85 @@ def test_test_clips_are_whole_and_can_be_capped():
     assert capped[0]["hr"][:, 0, 0, 0].mul(255).round().int().tolist() == [0, 1, 2, 3]
     with pytest.raises(DatasetError, match="max_frames"):
         VSRTestClips(videos, max_frames=0)
+
+
+def test_set_shape_changes_item_shapes_and_mirrors_long_clips():
+    dataset = make_dataset([counting_video("short", 5)], augment=False)
+    assert dataset[0]["lr"].shape == (3, 3, 4, 4)
+    for num_frames, gt_crop in [(7, 16), (11, 24), (15, 32)]:
+        dataset.set_shape(num_frames, gt_crop)
+        assert (dataset.num_frames, dataset.gt_crop) == (num_frames, gt_crop)
+        assert dataset.lr_crop == gt_crop // SCALE
+        assert len(dataset) == 4
+        item = dataset[1]
+        crop = gt_crop // SCALE
+        assert item["lr"].shape == (num_frames, 3, crop, crop)
+        assert item["hr"].shape == (num_frames, 3, gt_crop, gt_crop)
+        values = item["hr"][:, 0, 0, 0].mul(255).round().int().tolist()
+        assert values == mirrored_indices(5, 0, num_frames)
+        assert torch.equal(item["hr"][:, :, ::SCALE, ::SCALE], item["lr"])
+
+
+def test_set_shape_gives_the_items_of_a_fresh_dataset():
+    videos = [random_video("a", lr_size=(12, 12)), random_video("b", seed=1)]
+    dataset = make_dataset(videos, epoch=2)
+    dataset.set_shape(9, 32)
+    fresh = make_dataset(videos, epoch=2, num_frames=9, gt_crop=32)
+    for index in range(len(dataset)):
+        for key in ("lr", "hr"):
+            assert torch.equal(dataset[index][key], fresh[index][key])
+
+
+@pytest.mark.parametrize(
+    ("shape", "match"),
+    [
+        ((3, 18), "vsr.gt-crop=18 must be a multiple of vsr.scale=4"),
+        ((3, 0), "vsr.gt-crop"),
+        ((0, 16), "vsr.num-frames"),
+        ((2.5, 16), "vsr.num-frames"),
+        ((3, 44), r"'a'.*10x12.*11x11.*vsr.gt-crop=44"),
+    ],
+)
+def test_set_shape_rejects_invalid_shapes_and_keeps_the_old_one(shape, match):
+    dataset = make_dataset([random_video("a")])
+    with pytest.raises(DatasetError, match=match):
+        dataset.set_shape(*shape)
+    assert (dataset.num_frames, dataset.gt_crop, dataset.lr_crop) == (3, 16, 4)
+    assert dataset[0]["hr"].shape == (3, 3, 16, 16)
+
+
+class CountingFakeVideo(RecordingVideo):
+    """Not an InMemoryVideo, so cache_videos wraps it."""
+
+
+def test_cached_videos_give_identical_items_and_are_not_read_again():
+    def fakes():
+        return [
+            CountingFakeVideo(random_video("a", frames=9, lr_size=(12, 12))),
+            CountingFakeVideo(random_video("b", frames=5, seed=1)),
+        ]
+
+    plain, wrapped = fakes(), fakes()
+    cache = FrameCache(10**8)
+    cached = cache_videos(wrapped, cache)
+    assert all(isinstance(video, CachedVideo) for video in cached)
+    # 15 frames > every clip's length: the first pass loads every frame.
+    plain_set = make_dataset(plain, num_frames=15, samples_per_video=6)
+    cached_set = make_dataset(cached, num_frames=15, samples_per_video=6)
+
+    def check_same():
+        for index in range(len(plain_set)):
+            expected, got = plain_set[index], cached_set[index]
+            for key in ("lr", "hr"):
+                assert torch.equal(got[key], expected[key])
+
+    check_same()
+    assert [video.loaded for video in wrapped] == [[list(range(9))], [list(range(5))]]
+    assert cache.stats().entries == 9 + 5
+    for epoch, (num_frames, gt_crop) in enumerate([(7, 32), (11, 40)], start=1):
+        for dataset in (plain_set, cached_set):
+            dataset.set_shape(num_frames, gt_crop)
+            dataset.set_epoch(epoch)
+        check_same()
+    assert [len(video.loaded) for video in wrapped] == [1, 1]
+    assert sum(len(video.loaded) for video in plain) > 2 * len(plain_set)

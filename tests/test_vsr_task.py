@@ -9,7 +9,12 @@ from flwr.app import ArrayRecord, RecordDict
 
 from fedvideo.after_round import AfterRound
 from fedvideo.checkpoint import load_round_checkpoint
-from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.config import (
+    ConfigError,
+    FederationConfig,
+    default_run_config,
+    parse_section,
+)
 from fedvideo.data.errors import DatasetError
 from fedvideo.data.synthetic_vsr import write_synthetic_reds
 from fedvideo.results import RunRecorder
@@ -116,3 +121,98 @@ def test_after_round_checkpoints_and_records(tmp_path):
     assert (tmp_path / "metrics.png").stat().st_size > 0
     recorder.finish("completed")
     assert json.loads((tmp_path / "results.json").read_text())["status"] == "completed"
+
+
+# --- multigrid and large-minibatch training ---------------------------------
+
+MULTIGRID = {
+    "multigrid": True,
+    "num-server-rounds": 6,
+    "vsr.gt-crop": 32,  # LR crop 8
+    "vsr.num-frames": 8,
+    "multigrid-schedule.min-lr-crop": 4,
+    "multigrid-schedule.min-frames": 2,
+}
+
+
+def test_multigrid_round_schedule_follows_the_stages():
+    task, _, _ = _task(**MULTIGRID)
+    schedule = [task.round_schedule(r) for r in range(1, 7)]
+    assert [(s["stage"], s["gt_crop"], s["num_frames"]) for s in schedule] == [
+        (1, 16, 4), (2, 16, 6), (3, 16, 8), (4, 32, 4), (5, 32, 6), (6, 32, 8),
+    ]  # fmt: skip
+    assert {s["stages"] for s in schedule} == {6}
+    assert task.round_schedule(1)["lr_crop"] == 4
+    plain, _, _ = _task()
+    assert plain.round_schedule(1) == {}
+
+
+def test_multigrid_round_trains_the_stage_shape_and_restarts_the_lr():
+    task, _, config = _task(**MULTIGRID)
+    lr = config["vsr.lr"]
+    # Round 4 starts the second spatial stage: full LR at its first step.
+    plan = task.round_plan(RoundInfo(4, 6), steps=5)
+    assert (plan.gt_crop, plan.num_frames) == (32, 4)
+    assert plan.lr_at(0) == pytest.approx(lr)
+    assert plan.lr_at(4) < lr
+    model = task.build_model()
+    result = task.train(model, ClientInfo(0, 2), RoundInfo(2, 6), CPU, RecordDict())
+    metrics = result.metrics
+    assert (metrics["gt_crop"], metrics["num_frames"]) == (16, 6)
+    # Round 2 of 6, 2 local steps: t = 2 of 12, a non-last stage annealing over 12.
+    expected = config["vsr.lr-min"] + 0.5 * (lr - config["vsr.lr-min"]) * (
+        1 + math.cos(math.pi * 0 / 12)
+    )
+    assert metrics["lr_start"] == pytest.approx(expected)
+    assert metrics["lr_end"] < metrics["lr_start"]
+
+
+def test_large_batch_scaling_and_warmup_without_multigrid():
+    task, _, config = _task(
+        **{
+            "vsr.batch-size": 4,
+            "vsr.reference-batch-size": 2,
+            "vsr.warmup-fraction": 0.5,
+        }
+    )
+    plan = task.round_plan(RoundInfo(1, 2), steps=10)  # 20 iterations, 10 of warmup
+    scaled = 2 * config["vsr.lr"]
+    assert plan.lr_at(4) == pytest.approx(
+        0.5 * (config["vsr.lr-min"] + 0.5 * (scaled - config["vsr.lr-min"])
+               * (1 + math.cos(math.pi * 4 / 20)))
+    )  # fmt: skip
+    assert (plan.gt_crop, plan.num_frames) == (32, 4)
+    unscaled = _task()[0].round_plan(RoundInfo(1, 2), steps=10)
+    assert unscaled.lr_at(0) == pytest.approx(config["vsr.lr"])
+
+
+def test_multigrid_config_errors_are_named():
+    with pytest.raises(
+        ConfigError, match="has 6 stages .* needs num-server-rounds >= 6, got 3"
+    ):
+        _task(**{**MULTIGRID, "num-server-rounds": 3})
+    task, _, _ = _task(**{**MULTIGRID, "num-server-rounds": 3,
+                          "multigrid-schedule.temporal-stages": 1})  # fmt: skip
+    assert [task.round_schedule(r)["gt_crop"] for r in (1, 2, 3)] == [16, 32, 32]
+    with pytest.raises(ConfigError, match="run config 'multigrid': task 'pose'"):
+        _task(multigrid=True, task="pose")
+    with pytest.raises(ConfigError, match="vsr.warmup-fraction"):
+        _task(**{"vsr.warmup-fraction": 1.0})
+
+
+def test_multigrid_stage_change_rereads_no_cached_frame(tmp_path):
+    root = tmp_path / "REDS"
+    write_synthetic_reds(root, seed=2, num_videos=2, num_frames=4, height=32, width=32)
+    task, _, _ = _task(**{**MULTIGRID, "vsr.dataset": str(root), "vsr.num-frames": 4})
+    client, model = ClientInfo(0, 1), task.build_model()
+    task.train(model, client, RoundInfo(1, 6), CPU, RecordDict())  # crop 16, 2 frames
+    cache = task.splits().train[0].cache
+    after_first = cache.stats()
+    assert after_first.misses > 0
+    task.train(model, client, RoundInfo(6, 6), CPU, RecordDict())  # crop 32, 4 frames
+    after_last = cache.stats()
+    assert after_last.hits > after_first.hits
+    # Clips of 4 frames cover the whole 4-frame videos: only round 1's unseen
+    # frames (if any) are read, never one read before.
+    assert after_last.misses - after_first.misses <= 8 - after_first.entries
+    assert after_last.entries <= 8

@@ -61,6 +61,23 @@ def _augment(
     return frames
 
 
+def _check_video(video: Video, scale: int, gt_crop: int) -> None:
+    """Raise if ``video`` does not match ``scale`` or is smaller than the crop."""
+    (h, w), hr_size = video.lr_size, video.hr_size
+    lr_crop = gt_crop // scale
+    if hr_size != (scale * h, scale * w):
+        raise DatasetError(
+            f"video {video.name!r}: HR size {format_size(hr_size)} is not "
+            f"vsr.scale={scale} times the LR size {format_size((h, w))}"
+        )
+    if h < lr_crop or w < lr_crop:
+        raise DatasetError(
+            f"video {video.name!r}: LR frames are {format_size((h, w))} (height x "
+            f"width), smaller than the LR crop {lr_crop}x{lr_crop} "
+            f"(vsr.gt-crop={gt_crop} / vsr.scale={scale})"
+        )
+
+
 class VSRTrainClips(Dataset):
     """Random training crops: ``num_frames`` consecutive frames of one video.
 
@@ -72,6 +89,13 @@ class VSRTrainClips(Dataset):
     transpose), each with probability 1/2 (BasicSR ``augment(hflip=True,
     rotation=True)``). A video shorter than ``num_frames`` is extended with its
     time-reversed copy (see :func:`mirrored_indices`).
+
+    :meth:`set_shape` changes ``num_frames`` and ``gt_crop`` in place, e.g.
+    between multigrid stages, without rebuilding the dataset or listing files
+    again; wrap the videos with :func:`~fedvideo.data.frame_cache.cache_videos`
+    to also avoid reading frames again. Like :meth:`set_epoch`, it reaches
+    DataLoader workers only when they are started afterwards (not with
+    ``persistent_workers=True`` loaders that are already running).
 
     Parameters
     ----------
@@ -116,36 +140,46 @@ class VSRTrainClips(Dataset):
             raise DatasetError(
                 "VSRTrainClips got no videos: the client's partition is empty"
             )
-        self.num_frames = require_int(num_frames, "vsr.num-frames", 1)
         self.scale = require_int(scale, "vsr.scale", 1)
-        self.gt_crop = require_int(gt_crop, "vsr.gt-crop", self.scale)
-        if self.gt_crop % self.scale:
-            raise DatasetError(
-                f"vsr.gt-crop={gt_crop} must be a multiple of vsr.scale={scale}"
-            )
-        self.lr_crop = self.gt_crop // self.scale
+        self.set_shape(num_frames, gt_crop)
         self.samples_per_video = require_int(
             samples_per_video, "vsr.samples-per-video", 1
         )
         self.seed = require_int(seed, "seed", 0)
         self.epoch = require_int(epoch, "epoch", 0)
         self.augment = bool(augment)
-        for video in self.videos:
-            self._check_video(video)
 
-    def _check_video(self, video: Video) -> None:
-        (h, w), hr_size = video.lr_size, video.hr_size
-        if hr_size != (self.scale * h, self.scale * w):
+    def set_shape(self, num_frames: int, gt_crop: int) -> None:
+        """Change the clip length and HR crop size in place (multigrid stages).
+
+        Validated like the constructor's arguments; on error nothing changes.
+        Item ``i`` still depends only on ``(seed, epoch, i)`` and the shape.
+
+        Parameters
+        ----------
+        num_frames : int
+            Frames per sample (``vsr.num-frames``).
+        gt_crop : int
+            HR crop size (``vsr.gt-crop``), a multiple of ``scale``.
+
+        Raises
+        ------
+        DatasetError
+            For an invalid setting (naming it) or a video whose HR size is not
+            ``scale`` times its LR size or whose LR frames are smaller than the
+            LR crop (naming the video and the sizes).
+        """
+        num_frames = require_int(num_frames, "vsr.num-frames", 1)
+        checked_crop = require_int(gt_crop, "vsr.gt-crop", self.scale)
+        if checked_crop % self.scale:
             raise DatasetError(
-                f"video {video.name!r}: HR size {format_size(hr_size)} is not "
-                f"vsr.scale={self.scale} times the LR size {format_size((h, w))}"
+                f"vsr.gt-crop={gt_crop} must be a multiple of vsr.scale={self.scale}"
             )
-        if h < self.lr_crop or w < self.lr_crop:
-            raise DatasetError(
-                f"video {video.name!r}: LR frames are {format_size((h, w))} (height x "
-                f"width), smaller than the LR crop {self.lr_crop}x{self.lr_crop} "
-                f"(vsr.gt-crop={self.gt_crop} / vsr.scale={self.scale})"
-            )
+        for video in self.videos:
+            _check_video(video, self.scale, checked_crop)
+        self.num_frames = num_frames
+        self.gt_crop = checked_crop
+        self.lr_crop = checked_crop // self.scale
 
     def set_epoch(self, epoch: int) -> None:
         """Draw new samples: item ``i`` now depends on ``(seed, epoch, i)``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fedvideo.config import FederationConfig, lookup
+from fedvideo.config import ConfigError, FederationConfig, lookup
 from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
 from fedvideo.tasks.pose import PoseTask
 from fedvideo.tasks.ssl import SSLTask
@@ -38,6 +38,14 @@ def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> T
     Raises
     ------
     ConfigError
-        If the name is unknown or the task's section of the run config is invalid.
+        If the name is unknown, the task's section of the run config is invalid,
+        or ``multigrid`` is on for a task without multigrid training.
     """
-    return lookup(TASKS, "task", federation.task)(run_config, federation)
+    task_class = lookup(TASKS, "task", federation.task)
+    if federation.multigrid and not task_class.supports_multigrid:
+        supported = ", ".join(repr(n) for n, t in TASKS.items() if t.supports_multigrid)
+        raise ConfigError(
+            f"run config 'multigrid': task {federation.task!r} has no multigrid "
+            f"training; tasks that do: {supported}"
+        )
+    return task_class(run_config, federation)

@@ -111,6 +111,8 @@ class Task(ABC):
 
     name: ClassVar[str]
     plot: ClassVar[PlotSpec]
+    #: Whether the task implements the run config's ``multigrid`` training.
+    supports_multigrid: ClassVar[bool] = False
 
     def __init__(self, run_config: Mapping[str, Any], federation: FederationConfig):
         self.federation = federation
@@ -200,6 +202,14 @@ class Task(ABC):
         self, model: nn.Module, device: torch.device
     ) -> dict[str, float]:
         """Evaluate ``model`` on the held-out test data (server side)."""
+
+    def round_schedule(self, server_round: int) -> dict[str, float]:
+        """Return what round ``server_round`` trains with (default: nothing).
+
+        A task whose training shape changes over the rounds (multigrid VSR)
+        returns it here; the server records it with the round.
+        """
+        return {}
 
     def final_evaluation(
         self, model: nn.Module, device: torch.device, run_dir: Path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pywt
@@ -13,7 +13,14 @@ import torch.nn.functional as F
 from flwr.app import RecordDict
 from torch import nn
 
-from fedvideo.config import ConfigError, FederationConfig, at_least, parse_section
+from fedvideo.config import (
+    ConfigError,
+    FederationConfig,
+    at_least,
+    in_unit_interval,
+    parse_section,
+)
+from fedvideo.data.frame_cache import FrameCache, cache_videos
 from fedvideo.data.partition import select_partition
 from fedvideo.data.synthetic_vsr import synthetic_vsr_splits
 from fedvideo.data.video import Video
@@ -22,7 +29,15 @@ from fedvideo.data.vsr_folders import discover_vsr_dataset
 from fedvideo.losses import vsr_loss
 from fedvideo.metrics import psnr, ssim
 from fedvideo.models import VSR_MODELS, build_vsr_model
-from fedvideo.schedules import cosine_lr, global_progress
+from fedvideo.schedules import (
+    MultigridStage,
+    cosine_lr,
+    linear_scaled_lr,
+    multigrid,
+    multigrid_sizes,
+    multigrid_stages,
+    warmup_factor,
+)
 from fedvideo.tasks.base import (
     ClientInfo,
     EvalResult,
@@ -39,7 +54,14 @@ from fedvideo.training import (
 )
 from fedvideo.utils import set_seed
 
-__all__ = ["SyntheticConfig", "VSRConfig", "VSRTask", "evaluate_clips"]
+__all__ = [
+    "MultigridConfig",
+    "RoundPlan",
+    "SyntheticConfig",
+    "VSRConfig",
+    "VSRTask",
+    "evaluate_clips",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,9 +85,17 @@ class VSRConfig:
     flow_weights: str
     eval_crop_border: int = dataclasses.field(metadata=at_least(0))
     eval_max_clips: int = dataclasses.field(metadata=at_least(0))
+    reference_batch_size: int = dataclasses.field(metadata=at_least(0))
+    warmup_fraction: float = dataclasses.field(metadata=in_unit_interval())
+    frame_cache_mb: int = dataclasses.field(metadata=at_least(0))
 
     def __post_init__(self) -> None:
         """Check values that the type alone does not settle."""
+        if self.warmup_fraction >= 1.0:
+            raise ConfigError(
+                f"run config 'vsr.warmup-fraction' ({self.warmup_fraction}) must be "
+                "< 1: the warmup is a share of all training iterations"
+            )
         if self.model not in VSR_MODELS:
             valid = ", ".join(sorted(VSR_MODELS))
             raise ConfigError(
@@ -81,6 +111,29 @@ class VSRConfig:
                 f"run config 'vsr.wavelet': {self.wavelet!r} is not a discrete "
                 "PyWavelets wavelet (e.g. 'haar', 'db2')"
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class MultigridConfig:
+    """Settings of ``[tool.flwr.app.config.multigrid-schedule]``.
+
+    Used when the top-level ``multigrid`` is on; see
+    :func:`fedvideo.schedules.multigrid_stages`.
+    """
+
+    spatial_stages: int = dataclasses.field(metadata=at_least(1))
+    temporal_stages: int = dataclasses.field(metadata=at_least(1))
+    min_lr_crop: int = dataclasses.field(metadata=at_least(1))
+    min_frames: int = dataclasses.field(metadata=at_least(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundPlan:
+    """Shape and learning rate of one client's local training in one round."""
+
+    gt_crop: int
+    num_frames: int
+    lr_at: Callable[[int], float]  # local step (0-based) -> learning rate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,9 +171,21 @@ def _synthetic_splits(seed: int, synthetic: SyntheticConfig, scale: int) -> Vide
 
 
 @functools.lru_cache(maxsize=4)
-def _folder_splits(root: str, scale: int) -> VideoSplits:
+def _folder_splits(root: str, scale: int, cache_mb: int) -> VideoSplits:
+    """Videos of a REDS/Vid4 root; with ``cache_mb``, decoded frames stay in memory.
+
+    The frame cache lets a multigrid stage change (longer clips, larger crops)
+    and the following epochs reuse the frames already read.
+    """
     dataset = discover_vsr_dataset(root, scale=scale)
-    return VideoSplits(dataset.train, dataset.test, dataset.eval_y_channel)
+    if not cache_mb:
+        return VideoSplits(dataset.train, dataset.test, dataset.eval_y_channel)
+    cache = FrameCache(cache_mb * 2**20)
+    return VideoSplits(
+        cache_videos(dataset.train, cache),
+        cache_videos(dataset.test, cache),
+        dataset.eval_y_channel,
+    )
 
 
 def bicubic_upsample(lr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -165,9 +230,17 @@ class VSRTask(Task):
     Clients train a BasicVSR-family model on their videos with Charbonnier plus
     ``hifr-weight`` × HiFr (3D Haar DWT) loss; the server scores the global model
     on held-out clips next to bicubic upsampling.
+
+    With the run config's ``multigrid``, training follows the multigrid schedule
+    of Lin et al. (AAAI 2023): every client of a round trains the same crop size
+    and clip length, taken from the round, and restarts its cosine learning rate
+    at every stage (:func:`fedvideo.schedules.multigrid`). ``vsr.reference-batch-size``
+    and ``vsr.warmup-fraction`` add the linear LR scaling and warmup of large
+    minibatches, with or without multigrid.
     """
 
     name = "vsr"
+    supports_multigrid = True
     plot = PlotSpec(
         title="Held-out PSNR per round",
         ylabel="PSNR (dB)",
@@ -178,6 +251,11 @@ class VSRTask(Task):
         super().__init__(run_config, federation)
         self.config = parse_section(run_config, VSRConfig, "vsr")
         self.synthetic = parse_section(run_config, SyntheticConfig, "synthetic")
+        self.multigrid = parse_section(
+            run_config, MultigridConfig, "multigrid-schedule"
+        )
+        if federation.multigrid:
+            self._check_multigrid_rounds()
 
     def splits(self) -> VideoSplits:
         """Training and test videos of the configured dataset (cached per process)."""
@@ -185,9 +263,9 @@ class VSRTask(Task):
         if cfg.dataset == "synthetic":
             splits = _synthetic_splits(self.federation.seed, self.synthetic, cfg.scale)
         else:
-            splits = _folder_splits(cfg.dataset, cfg.scale)
+            splits = _folder_splits(cfg.dataset, cfg.scale, cfg.frame_cache_mb)
         if cfg.test_dataset:
-            test = _folder_splits(cfg.test_dataset, cfg.scale)
+            test = _folder_splits(cfg.test_dataset, cfg.scale, cfg.frame_cache_mb)
             splits = VideoSplits(splits.train, test.test, test.eval_y_channel)
         return splits
 
@@ -198,6 +276,98 @@ class VSRTask(Task):
             self.config.model,
             scale=self.config.scale,
             flow_weights=self.config.flow_weights or None,
+        )
+
+    def _check_multigrid_rounds(self) -> None:
+        cfg, mg = self.config, self.multigrid
+        crops = multigrid_sizes(
+            cfg.gt_crop // cfg.scale, mg.spatial_stages, mg.min_lr_crop
+        )
+        clips = multigrid_sizes(cfg.num_frames, mg.temporal_stages, mg.min_frames)
+        stages, rounds = len(crops) * len(clips), self.federation.num_server_rounds
+        if rounds < stages:
+            raise ConfigError(
+                f"run config 'multigrid': the schedule has {stages} stages (LR crops "
+                f"{crops} x clip lengths {clips}), which needs num-server-rounds "
+                f">= {stages}, got {rounds}; train more rounds or lower "
+                "'multigrid-schedule.spatial-stages' / 'temporal-stages'"
+            )
+
+    def multigrid_stages(self, round_iters: int = 1) -> list[MultigridStage]:
+        """List the multigrid stages of the run, ``round_iters`` iterations a round.
+
+        With the default ``round_iters = 1``, ``start`` and ``length`` count
+        rounds. Crops are LR pixels (``gt-crop / scale`` at the last stage).
+        """
+        cfg, mg = self.config, self.multigrid
+        return multigrid_stages(
+            self.federation.num_server_rounds * round_iters,
+            cfg.gt_crop // cfg.scale,
+            cfg.num_frames,
+            spatial_stages=mg.spatial_stages,
+            temporal_stages=mg.temporal_stages,
+            min_crop=mg.min_lr_crop,
+            min_frames=mg.min_frames,
+            round_iters=round_iters,
+        )
+
+    def round_schedule(self, server_round: int) -> dict[str, float]:
+        """Multigrid stage, crop and clip length of a round ({} without multigrid)."""
+        if not self.federation.multigrid:
+            return {}
+        stages = self.multigrid_stages()
+        stage = next(s for s in reversed(stages) if s.start <= server_round - 1)
+        return {
+            "stage": stage.index + 1,
+            "stages": len(stages),
+            "lr_crop": stage.crop,
+            "gt_crop": stage.crop * self.config.scale,
+            "num_frames": stage.frames,
+        }
+
+    def round_plan(self, round_info: RoundInfo, steps: int) -> RoundPlan:
+        """Crop, clip length and per-step learning rate of one round.
+
+        The global iteration of local step ``s`` is ``t = (round - 1) * steps + s``
+        out of ``num_rounds * steps``. The base rate is ``vsr.lr``, linearly
+        scaled from ``vsr.reference-batch-size`` to ``vsr.batch-size`` when the
+        reference is set, warmed up linearly over ``vsr.warmup-fraction`` of all
+        iterations, then cosine-annealed to ``vsr.lr-min`` over the whole run,
+        or with multigrid restarted at every stage.
+        """
+        cfg, mg = self.config, self.multigrid
+        total = round_info.num_rounds * steps
+        first = (round_info.server_round - 1) * steps
+        base_lr = linear_scaled_lr(cfg.lr, cfg.batch_size, cfg.reference_batch_size)
+        warmup_iters = round(cfg.warmup_fraction * total)
+        if not self.federation.multigrid:
+
+            def cosine_at(step: int) -> float:
+                t = first + step
+                scheduled = cosine_lr(t / total, base_lr, cfg.lr_min)
+                return scheduled * warmup_factor(t, warmup_iters)
+
+            return RoundPlan(cfg.gt_crop, cfg.num_frames, cosine_at)
+
+        def point(step: int):
+            return multigrid(
+                first + step,
+                total,
+                cfg.gt_crop // cfg.scale,
+                cfg.num_frames,
+                base_lr,
+                cfg.lr_min,
+                warmup_iters,
+                spatial_stages=mg.spatial_stages,
+                temporal_stages=mg.temporal_stages,
+                min_crop=mg.min_lr_crop,
+                min_frames=mg.min_frames,
+                round_iters=steps,
+            )
+
+        stage = point(0)
+        return RoundPlan(
+            stage.crop * cfg.scale, stage.frames, lambda step: point(step).lr
         )
 
     def client_videos(self, client: ClientInfo) -> list[Video]:
@@ -237,12 +407,8 @@ class VSRTask(Task):
         )
         loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
         steps = self.local_step_count(len(loader))
-
-        def lr_at(step: int) -> float:
-            progress = global_progress(
-                round_info.server_round, round_info.num_rounds, step, steps
-            )
-            return cosine_lr(progress, cfg.lr, cfg.lr_min)
+        plan = self.round_plan(round_info, steps)
+        dataset.set_shape(plan.num_frames, plan.gt_crop)
 
         def loss_fn(net: nn.Module, batch: Mapping[str, torch.Tensor]):
             sr = net(batch["lr"])
@@ -255,7 +421,7 @@ class VSRTask(Task):
             steps,
             loss_fn,
             optimizer,
-            lr_at,
+            plan.lr_at,
             device,
             amp=fed.amp,
             log_every=fed.log_every,
@@ -265,7 +431,13 @@ class VSRTask(Task):
         return TrainResult(
             num_examples=len(dataset),
             train_loss=result.mean_loss,
-            metrics=result.metrics(),
+            metrics={
+                **result.metrics(),
+                "gt_crop": float(plan.gt_crop),
+                "num_frames": float(plan.num_frames),
+                "lr_start": plan.lr_at(0),
+                "lr_end": plan.lr_at(steps - 1),
+            },
         )
 
     def _evaluate_videos(
