@@ -1,4 +1,4 @@
-"""Command-line entry point: ``python -m fedvideo.bench {vsr-step,ssl-step} ...``."""
+"""Command-line entry point: ``python -m fedvideo.bench <benchmark> ...``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from fedvideo.bench import ssl_step, vsr_step
+from fedvideo.bench import multigrid, ssl_step, vsr_step
 
-BENCHMARKS = {"vsr-step": vsr_step, "ssl-step": ssl_step}
+BENCHMARKS = {"vsr-step": vsr_step, "ssl-step": ssl_step, "multigrid": multigrid}
 
 
 def main(argv: list[str] | None = None) -> int:
