@@ -49,3 +49,32 @@ def test_multigrid_benchmark_helpers():
     curve = {"seconds": [1.0, 2.0, 3.0], "psnr": [20.0, 25.0, 24.0]}
     assert seconds_to_reach(curve, 24.5) == 2.0
     assert seconds_to_reach(curve, 26.0) is None
+
+
+def test_models_benchmark_prints_one_line_per_model(capsys):
+    argv = ["models", "--models", "basicvsr-tiny", "--lr-size", "8"]
+    assert main([*argv, "--num-frames", "2", "--repeats", "1", "--device", "cpu"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    result = json.loads(line)
+    assert result["model"] == "basicvsr-tiny" and result["params"] == 281549
+    assert result["gflops_per_frame"] > 0 and result["step_ms"] > 0
+
+
+def test_deformable_conv_flops_equal_the_dense_conv():
+    import torch
+    from torchvision.ops import deform_conv2d
+
+    from fedvideo.bench.models import forward_flops
+
+    class Deform(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.rand(8, 4, 3, 3))
+
+        def forward(self, x):
+            offset = torch.zeros(x.shape[0], 18, x.shape[-2], x.shape[-1])
+            return deform_conv2d(x, offset, self.weight, padding=1)
+
+    x = torch.rand(2, 4, 10, 12)
+    dense = forward_flops(torch.nn.Conv2d(4, 8, 3, padding=1, bias=False), x)
+    assert forward_flops(Deform(), x) == dense == 2 * 2 * 8 * 10 * 12 * 4 * 9

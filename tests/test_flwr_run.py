@@ -8,6 +8,7 @@ written by the ServerApp, and stops the SuperLink by its PID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -50,9 +52,17 @@ def _wait_healthy(port: int, process: subprocess.Popen, log: Path) -> None:
 @pytest.fixture
 def superlink(tmp_path):
     """A simulation SuperLink on free ports; yields the environment to reach it."""
+    with _superlink(tmp_path) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def _superlink(tmp_path: Path, extra_env: dict[str, str] | None = None):
+    """Start a simulation SuperLink; its apps inherit ``extra_env``."""
     http_port, control_port = _free_port(), _free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "FLWR_HOME": str(tmp_path / "flwr-home"),
         "FLWR_LOCAL_SUPERLINK_HTTP_API_PORT": str(http_port),
         "FLWR_LOCAL_CONTROL_API_PORT": str(control_port),
@@ -225,3 +235,48 @@ def test_flwr_run_vsr_multigrid_records_the_stage_per_round(superlink, tmp_path)
         # Every stage restarts at the configured LR (4e-4).
         assert all(c["lr_start"] == pytest.approx(4e-4) for c in clients)
         assert all(c["lr_end"] < c["lr_start"] for c in clients)
+
+
+def test_flwr_run_federates_a_model_defined_outside_the_package(tmp_path):
+    """``vsr.model = "module:Factory"`` from a folder on the apps' PYTHONPATH."""
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "outside_vsr.py").write_text(
+        textwrap.dedent(
+            """
+            import torch.nn.functional as F
+            from torch import nn
+
+
+            class ShuffleVSR(nn.Module):
+                def __init__(self, upscale=4, channels=8):
+                    super().__init__()
+                    self.upscale = upscale
+                    self.conv = nn.Conv2d(3, 3 * upscale**2, 3, padding=1)
+
+                def forward(self, x):
+                    b, t, c, h, w = x.shape
+                    frames = x.reshape(b * t, c, h, w)
+                    up = F.pixel_shuffle(self.conv(frames), self.upscale)
+                    base = F.interpolate(frames, scale_factor=self.upscale)
+                    s = self.upscale
+                    return (up + base).reshape(b, t, c, s * h, s * w)
+            """
+        )
+    )
+    pythonpath = os.pathsep.join(filter(None, [str(zoo), os.environ.get("PYTHONPATH")]))
+    with _superlink(tmp_path, {"PYTHONPATH": pythonpath}) as env:
+        results, run_dir = _run_two_rounds(
+            env,
+            tmp_path / "outputs",
+            "strategy='fedavg' vsr.model='outside_vsr:ShuffleVSR' "
+            "vsr.model-kwargs='upscale = 4, channels = 8' local-steps=2 "
+            "synthetic.train-videos=4 synthetic.test-videos=1 synthetic.frames=8",
+        )
+    import torch
+
+    weights = torch.load(run_dir / "model.pt", weights_only=True)
+    assert sorted(weights) == ["conv.bias", "conv.weight"]
+    assert weights["conv.weight"].shape == (48, 3, 3, 3)
+    assert results["rounds"][-1]["train_loss"] > 0
+    assert "psnr" in results["rounds"][-1]["evaluation"]

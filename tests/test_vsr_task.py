@@ -216,3 +216,19 @@ def test_multigrid_stage_change_rereads_no_cached_frame(tmp_path):
     # frames (if any) are read, never one read before.
     assert after_last.misses - after_first.misses <= 8 - after_first.entries
     assert after_last.entries <= 8
+
+
+def test_tiled_evaluation_matches_whole_clip_evaluation():
+    whole, _, _ = _task()
+    tiled, _, _ = _task(
+        **{"vsr.eval-tile": "0,16,16", "vsr.eval-tile-overlap": "0,8,8"}
+    )
+    model = whole.build_model()
+    a = whole.evaluate_global(model, CPU)
+    b = tiled.evaluate_global(model, CPU)
+    assert b["psnr_bicubic"] == a["psnr_bicubic"]
+    assert abs(b["psnr"] - a["psnr"]) < 0.05  # BasicVSR's flow sees the whole frame
+    single, _, _ = _task(**{"vsr.eval-tile": "0,0,0"})  # one tile = the whole clip
+    assert single.evaluate_global(model, CPU)["psnr"] == a["psnr"]
+    with pytest.raises(ConfigError, match="'vsr.eval-tile'.*frames,height,width"):
+        _task(**{"vsr.eval-tile": "16,16"})

@@ -6,9 +6,14 @@ import argparse
 import json
 import sys
 
-from fedvideo.bench import multigrid, ssl_step, vsr_step
+from fedvideo.bench import models, multigrid, ssl_step, vsr_step
 
-BENCHMARKS = {"vsr-step": vsr_step, "ssl-step": ssl_step, "multigrid": multigrid}
+BENCHMARKS = {
+    "vsr-step": vsr_step,
+    "ssl-step": ssl_step,
+    "multigrid": multigrid,
+    "models": models,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

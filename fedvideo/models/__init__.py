@@ -7,11 +7,13 @@ every one maps a low-resolution clip (B, T, 3, h, w) in [0, 1] to
 :mod:`~fedvideo.models.vitpose` (pose).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch import nn
 
 from .basicvsr import BasicVSR, basicvsr, basicvsr_small, basicvsr_tiny
+from .external import check_vsr_contract, is_import_path, load_factory
 from .spynet import SpyNet, load_spynet_weights
 from .warp import flow_warp
 
@@ -21,6 +23,7 @@ __all__ = [
     "BasicVSR",
     "SpyNet",
     "build_vsr_model",
+    "check_vsr_contract",
     "flow_warp",
     "load_spynet_weights",
 ]
@@ -37,20 +40,28 @@ FULL_SPYNET_PRESETS: tuple[str, ...] = ("basicvsr-small", "basicvsr")
 
 
 def build_vsr_model(
-    name: str, scale: int = 4, flow_weights: str | None = None
+    name: str,
+    scale: int = 4,
+    flow_weights: str | None = None,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> nn.Module:
-    """Build a video super-resolution model by preset name.
+    """Build a video super-resolution model by preset name or import path.
 
     Parameters
     ----------
     name : str
-        A key of :data:`VSR_MODELS`.
+        A key of :data:`VSR_MODELS`, or ``"package.module:Factory"`` for a
+        model defined outside fedvideo (:mod:`fedvideo.models.external`).
     scale : int, optional
-        Upsampling factor (4, or 2).
+        Upsampling factor (4, or 2) of a preset. An external factory gets only
+        ``kwargs``: set its scale there, in its own terms.
     flow_weights : str or None, optional
         Local path of pretrained SpyNet weights (BasicSR layout) to load into
         the model's flow network; ``None`` or ``""`` trains SpyNet from scratch.
         Only presets with the full SpyNet (width 1.0, 6 levels) can take them.
+    kwargs : Mapping[str, Any], optional
+        Keyword arguments of the preset (overriding its sizes) or of the
+        external factory.
 
     Returns
     -------
@@ -62,11 +73,20 @@ def build_vsr_model(
     ValueError
         For an unknown name or scale, or flow weights that do not fit.
     """
-    if name not in VSR_MODELS:
+    kwargs = dict(kwargs or {})
+    if is_import_path(name):
+        model = load_factory(name)(**kwargs)
+        if not isinstance(model, nn.Module):
+            raise ValueError(
+                f"model {name!r} returned {type(model).__name__}, not an nn.Module"
+            )
+    elif name in VSR_MODELS:
+        model = VSR_MODELS[name](scale=scale, **kwargs)
+    else:
         raise ValueError(
-            f"unknown VSR model {name!r}; valid names: {', '.join(VSR_MODELS)}"
+            f"unknown VSR model {name!r}; valid names: {', '.join(VSR_MODELS)}, "
+            "or an import path 'package.module:Factory'"
         )
-    model = VSR_MODELS[name](scale=scale)
     if flow_weights:
         spynet = getattr(model, "spynet", None)
         if not isinstance(spynet, SpyNet):

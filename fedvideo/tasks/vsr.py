@@ -28,7 +28,8 @@ from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips
 from fedvideo.data.vsr_folders import discover_vsr_dataset
 from fedvideo.losses import vsr_loss
 from fedvideo.metrics import psnr, ssim
-from fedvideo.models import VSR_MODELS, build_vsr_model
+from fedvideo.models import VSR_MODELS, build_vsr_model, check_vsr_contract
+from fedvideo.models.external import is_import_path, parse_model_kwargs
 from fedvideo.schedules import (
     MultigridStage,
     cosine_lr,
@@ -46,6 +47,7 @@ from fedvideo.tasks.base import (
     Task,
     TrainResult,
 )
+from fedvideo.tiling import tiled_forward
 from fedvideo.training import (
     autocast_for,
     epoch_batches,
@@ -69,6 +71,7 @@ class VSRConfig:
     """Settings of the ``[tool.flwr.app.config.vsr]`` section."""
 
     model: str
+    model_kwargs: str
     dataset: str
     partitioning: str
     skew: float = dataclasses.field(metadata=at_least(0.0))
@@ -85,22 +88,31 @@ class VSRConfig:
     flow_weights: str
     eval_crop_border: int = dataclasses.field(metadata=at_least(0))
     eval_max_clips: int = dataclasses.field(metadata=at_least(0))
+    eval_tile: str
+    eval_tile_overlap: str
     reference_batch_size: int = dataclasses.field(metadata=at_least(0))
     warmup_fraction: float = dataclasses.field(metadata=in_unit_interval())
     frame_cache_mb: int = dataclasses.field(metadata=at_least(0))
 
     def __post_init__(self) -> None:
         """Check values that the type alone does not settle."""
+        tile_triple(self.eval_tile, "vsr.eval-tile")
+        tile_triple(self.eval_tile_overlap, "vsr.eval-tile-overlap")
         if self.warmup_fraction >= 1.0:
             raise ConfigError(
                 f"run config 'vsr.warmup-fraction' ({self.warmup_fraction}) must be "
                 "< 1: the warmup is a share of all training iterations"
             )
-        if self.model not in VSR_MODELS:
+        if self.model not in VSR_MODELS and not is_import_path(self.model):
             valid = ", ".join(sorted(VSR_MODELS))
             raise ConfigError(
-                f"run config 'vsr.model': unknown model {self.model!r}; valid: {valid}"
+                f"run config 'vsr.model': unknown model {self.model!r}; valid: "
+                f"{valid}, or an import path 'package.module:Factory'"
             )
+        try:
+            parse_model_kwargs(self.model_kwargs)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         if self.gt_crop % self.scale:
             raise ConfigError(
                 f"run config 'vsr.gt-crop' ({self.gt_crop}) must be a multiple of "
@@ -156,6 +168,28 @@ class VideoSplits:
     eval_y_channel: bool
 
 
+def tile_triple(text: str, key: str) -> tuple[int, int, int] | None:
+    """Parse ``"frames,height,width"`` (LR units) of a tiling setting; "" = None.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key`` unless the text is empty or three integers >= 0.
+    """
+    if not text.strip():
+        return None
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 0:
+        raise ConfigError(
+            f"run config '{key}': {text!r} is not 'frames,height,width' "
+            "(three integers >= 0, LR frames and pixels)"
+        )
+    return values  # type: ignore[return-value]
+
+
 @functools.lru_cache(maxsize=4)
 def _synthetic_splits(seed: int, synthetic: SyntheticConfig, scale: int) -> VideoSplits:
     train, test = synthetic_vsr_splits(
@@ -204,24 +238,61 @@ def evaluate_clips(
     crop_border: int = 0,
     y_channel: bool = False,
     amp: bool = False,
+    tile: tuple[int, int, int] | None = None,
+    tile_overlap: tuple[int, int, int] = (2, 8, 8),
 ) -> dict[str, float]:
     """PSNR/SSIM of ``model`` and of bicubic upsampling on whole test clips.
 
     Scores are averaged over the frames of a clip, then over clips (the VSR
-    convention); both are computed on the same frames.
+    convention); both are computed on the same frames. With ``tile`` (LR
+    frames, height, width; 0 = the whole extent), each clip is super-resolved
+    tile by tile with :func:`fedvideo.tiling.tiled_forward`: memory is bounded by
+    one tile, overlaps of ``tile_overlap`` are blended with a raised cosine after
+    discarding a quarter of the overlap at each cut edge.
     """
     model.eval()
     totals = dict.fromkeys(("psnr", "ssim", "psnr_bicubic", "ssim_bicubic"), 0.0)
     for clip in clips:
-        lr, hr = clip["lr"].to(device), clip["hr"]
+        lr, hr = clip["lr"], clip["hr"]
         with autocast_for(device, amp):
-            sr = model(lr.unsqueeze(0))[0]
+            if tile is None:
+                sr = model(lr.to(device).unsqueeze(0))[0]
+            else:
+                sr = _tiled(model, lr, scale, tile, tile_overlap, device)
         sr = sr.float().clamp(0, 1).cpu()
-        bicubic = bicubic_upsample(lr.cpu(), scale)
+        bicubic = bicubic_upsample(lr, scale)
         for prefix, pred in (("", sr), ("_bicubic", bicubic)):
             totals["psnr" + prefix] += psnr(pred, hr, crop_border, y_channel)
             totals["ssim" + prefix] += ssim(pred, hr, crop_border, y_channel)
     return {name: value / len(clips) for name, value in totals.items()}
+
+
+def _tiled(
+    model: nn.Module,
+    lr: torch.Tensor,
+    scale: int,
+    tile: tuple[int, int, int],
+    overlap: tuple[int, int, int],
+    device: torch.device,
+) -> torch.Tensor:
+    """Super-resolve one (T, 3, h, w) clip tile by tile (0 = whole extent)."""
+    dims = lr.shape[0], lr.shape[2], lr.shape[3]
+    sizes = [size or dim for size, dim in zip(tile, dims, strict=True)]
+    overlaps = [
+        min(ov, size - 1) if size < dim else 0
+        for ov, size, dim in zip(overlap, sizes, dims, strict=True)
+    ]
+    return tiled_forward(
+        model,
+        lr.unsqueeze(0),
+        scale,
+        tile=sizes,
+        overlap=overlaps,
+        blend="cosine",
+        margin=[ov // 4 for ov in overlaps],
+        device=device,
+        out_device="cpu",
+    )[0]
 
 
 class VSRTask(Task):
@@ -270,13 +341,72 @@ class VSRTask(Task):
         return splits
 
     def build_model(self) -> nn.Module:
-        """Build the configured model, seeded so every process gets the same init."""
+        """Build the configured model, seeded so every process gets the same init.
+
+        Raises
+        ------
+        ConfigError
+            If the model cannot be built (unknown preset, failing import of an
+            external model, bad keyword arguments), naming ``vsr.model``.
+        """
         set_seed(self.federation.seed)
-        return build_vsr_model(
-            self.config.model,
-            scale=self.config.scale,
-            flow_weights=self.config.flow_weights or None,
-        )
+        try:
+            return build_vsr_model(
+                self.config.model,
+                scale=self.config.scale,
+                flow_weights=self.config.flow_weights or None,
+                kwargs=parse_model_kwargs(self.config.model_kwargs),
+            )
+        except TypeError as err:  # wrong keyword arguments for the factory
+            raise ConfigError(
+                f"run config 'vsr.model-kwargs': {self.config.model_kwargs!r} does "
+                f"not fit {self.config.model!r}: {err}"
+            ) from None
+        except ValueError as err:
+            raise ConfigError(f"run config 'vsr.model': {err}") from None
+
+    def initial_model(self) -> nn.Module:
+        """Build the server's starting model and check it once before round 1.
+
+        An external model (import path) must map a training-sized clip
+        ``(1, T, 3, h, w)`` to ``(1, T, 3, s·h, s·w)``. A sliding-window model
+        (``sliding_window = True``, e.g. EDVR) fixes its clip length, so
+        multigrid runs the spatial cycle only.
+
+        Raises
+        ------
+        ConfigError
+            If the contract does not hold, or multigrid asks a sliding-window
+            model for a temporal cycle.
+        """
+        model = self.build_model()
+        cfg = self.config
+        if is_import_path(cfg.model):
+            lr_crop = cfg.gt_crop // cfg.scale
+            try:
+                check_vsr_contract(model, cfg.scale, cfg.num_frames, (lr_crop, lr_crop))
+            except ValueError as err:
+                raise ConfigError(
+                    f"run config 'vsr.model' {cfg.model!r}: {err}"
+                ) from None
+        if (
+            self.federation.multigrid
+            and getattr(model, "sliding_window", False)
+            and len(
+                multigrid_sizes(
+                    cfg.num_frames,
+                    self.multigrid.temporal_stages,
+                    self.multigrid.min_frames,
+                )
+            )
+            > 1
+        ):
+            raise ConfigError(
+                f"run config 'multigrid-schedule.temporal-stages': {cfg.model!r} is a "
+                "sliding-window model whose clip length the architecture fixes; "
+                "set multigrid-schedule.temporal-stages = 1 (spatial cycle only)"
+            )
+        return model
 
     def _check_multigrid_rounds(self) -> None:
         cfg, mg = self.config, self.multigrid
@@ -451,6 +581,11 @@ class VSRTask(Task):
             crop_border=self.config.eval_crop_border,
             y_channel=y,
             amp=self.federation.amp,
+            tile=tile_triple(self.config.eval_tile, "vsr.eval-tile"),
+            tile_overlap=tile_triple(
+                self.config.eval_tile_overlap, "vsr.eval-tile-overlap"
+            )
+            or (0, 0, 0),
         )
 
     def evaluate(
