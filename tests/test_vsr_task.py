@@ -232,3 +232,13 @@ def test_tiled_evaluation_matches_whole_clip_evaluation():
     assert single.evaluate_global(model, CPU)["psnr"] == a["psnr"]
     with pytest.raises(ConfigError, match="'vsr.eval-tile'.*frames,height,width"):
         _task(**{"vsr.eval-tile": "16,16"})
+
+
+def test_multigrid_sliding_window_models_take_the_spatial_cycle_only():
+    edvr = {**MULTIGRID, "vsr.model": "edvr-tiny", "vsr.num-frames": 5}
+    task, _, _ = _task(**edvr)
+    with pytest.raises(ConfigError, match="sliding-window.*temporal-stages = 1"):
+        task.initial_model()
+    spatial, _, _ = _task(**{**edvr, "multigrid-schedule.temporal-stages": 1})
+    assert getattr(spatial.initial_model(), "sliding_window", False)
+    assert [spatial.round_schedule(r)["num_frames"] for r in (1, 6)] == [5, 5]

@@ -1,10 +1,12 @@
 """Models of fedvideo's tasks.
 
-This namespace holds the video super-resolution models and their named presets:
-every one maps a low-resolution clip (B, T, 3, h, w) in [0, 1] to
-(B, T, 3, scale·h, scale·w). The other tasks' models live in their modules:
-:mod:`~fedvideo.models.r3d` and :mod:`~fedvideo.models.ctp` (ssl),
-:mod:`~fedvideo.models.vitpose` (pose).
+This namespace holds the video super-resolution models and their named presets,
+three architecture families: bidirectional recurrent (BasicVSR), sliding window
+with deformable alignment (EDVR) and a video transformer with temporal mutual
+self-attention (VRT style). Every one maps a low-resolution clip
+(B, T, 3, h, w) in [0, 1] to (B, T, 3, scale·h, scale·w). The other tasks'
+models live in their modules: :mod:`~fedvideo.models.r3d` and
+:mod:`~fedvideo.models.ctp` (ssl), :mod:`~fedvideo.models.vitpose` (pose).
 """
 
 from collections.abc import Callable, Mapping
@@ -13,15 +15,19 @@ from typing import Any
 from torch import nn
 
 from .basicvsr import BasicVSR, basicvsr, basicvsr_small, basicvsr_tiny
+from .edvr import EDVR, edvr_m, edvr_tiny
 from .external import check_vsr_contract, is_import_path, load_factory
 from .spynet import SpyNet, load_spynet_weights
+from .vrt import VideoTransformerSR, vrt_small, vrt_tiny
 from .warp import flow_warp
 
 __all__ = [
     "FULL_SPYNET_PRESETS",
     "VSR_MODELS",
+    "EDVR",
     "BasicVSR",
     "SpyNet",
+    "VideoTransformerSR",
     "build_vsr_model",
     "check_vsr_contract",
     "flow_warp",
@@ -33,6 +39,10 @@ VSR_MODELS: dict[str, Callable[..., nn.Module]] = {
     "basicvsr-tiny": basicvsr_tiny,
     "basicvsr-small": basicvsr_small,
     "basicvsr": basicvsr,
+    "edvr-tiny": edvr_tiny,
+    "edvr-m": edvr_m,
+    "vrt-tiny": vrt_tiny,
+    "vrt-small": vrt_small,
 }
 
 #: Presets whose SpyNet fits the published pretrained weights.
