@@ -389,18 +389,12 @@ class VSRTask(Task):
                 raise ConfigError(
                     f"run config 'vsr.model' {cfg.model!r}: {err}"
                 ) from None
-        if (
-            self.federation.multigrid
-            and getattr(model, "sliding_window", False)
-            and len(
-                multigrid_sizes(
-                    cfg.num_frames,
-                    self.multigrid.temporal_stages,
-                    self.multigrid.min_frames,
-                )
-            )
-            > 1
-        ):
+        mg = self.multigrid
+        clip_lengths = multigrid_sizes(
+            cfg.num_frames, mg.temporal_stages, mg.min_frames
+        )
+        temporal_cycle = self.federation.multigrid and len(clip_lengths) > 1
+        if temporal_cycle and getattr(model, "sliding_window", False):
             raise ConfigError(
                 f"run config 'multigrid-schedule.temporal-stages': {cfg.model!r} is a "
                 "sliding-window model whose clip length the architecture fixes; "
