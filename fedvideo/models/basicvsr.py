@@ -11,19 +11,39 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .spynet import SpyNet
+from .spynet import SpyNet, bidirectional_flows
 from .warp import flow_warp
 
 __all__ = [
+    "BASE_UPSAMPLING_MODES",
     "BasicVSR",
+    "PixelShuffleHead",
     "ResidualBlockNoBN",
     "ResidualBlocksWithInputConv",
     "basicvsr",
     "basicvsr_small",
     "basicvsr_tiny",
+    "check_base_upsampling",
+    "upsampled_base",
 ]
 
 SUPPORTED_SCALES = (2, 4)
+
+#: Interpolations of the LR frame that a model's output is added to.
+BASE_UPSAMPLING_MODES = ("bilinear", "bicubic")
+
+
+def check_base_upsampling(mode: str) -> None:
+    """Raise ValueError unless ``mode`` is one of :data:`BASE_UPSAMPLING_MODES`."""
+    if mode not in BASE_UPSAMPLING_MODES:
+        raise ValueError(
+            f"base_upsampling must be 'bilinear' or 'bicubic', got {mode!r}"
+        )
+
+
+def upsampled_base(lr: Tensor, scale: int, mode: str) -> Tensor:
+    """Upsample LR frames (N, 3, h, w) by ``scale``: the residual base of a model."""
+    return F.interpolate(lr, scale_factor=scale, mode=mode, align_corners=False)
 
 
 class ResidualBlockNoBN(nn.Module):
@@ -54,6 +74,44 @@ class ResidualBlockNoBN(nn.Module):
         return x + self.conv2(self.relu(self.conv1(x)))
 
 
+class PixelShuffleHead:
+    """BasicSR's pixel-shuffle reconstruction, shared by BasicVSR and EDVR.
+
+    A mixin for an ``nn.Module`` with ``scale`` and ``base_upsampling``
+    attributes: :meth:`_build_pixel_shuffle_head` creates ``upconv1``,
+    ``upconv2`` (scale 4 only), ``pixel_shuffle``, ``conv_hr``, ``conv_last``
+    and ``lrelu`` on the model itself, so the state-dict keys stay BasicSR's.
+    """
+
+    scale: int
+    base_upsampling: str
+
+    def _build_pixel_shuffle_head(
+        self, num_feat: int, upsample_feat: int, scale: int
+    ) -> None:
+        """Create the layers: one (×2) or two (×4) pixel-shuffle stages."""
+        self.upconv2: nn.Conv2d | None
+        if scale == 4:
+            self.upconv1 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
+            self.upconv2 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
+        else:
+            self.upconv1 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
+            self.upconv2 = None
+        self.pixel_shuffle = nn.PixelShuffle(2)
+        self.conv_hr = nn.Conv2d(upsample_feat, upsample_feat, 3, 1, 1)
+        self.conv_last = nn.Conv2d(upsample_feat, 3, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+
+    def _pixel_shuffle_head(self, x: Tensor, lr: Tensor) -> Tensor:
+        """Upsample features (N, F, h, w) and add the upsampled LR frames."""
+        x = self.lrelu(self.pixel_shuffle(self.upconv1(x)))
+        if self.upconv2 is not None:
+            x = self.lrelu(self.pixel_shuffle(self.upconv2(x)))
+        x = self.lrelu(self.conv_hr(x))
+        x = self.conv_last(x)
+        return x + upsampled_base(lr, self.scale, self.base_upsampling)
+
+
 class ResidualBlocksWithInputConv(nn.Module):
     """A 3×3 input convolution with LeakyReLU(0.1), then residual blocks.
 
@@ -80,7 +138,7 @@ class ResidualBlocksWithInputConv(nn.Module):
         return self.main(x)
 
 
-class BasicVSR(nn.Module):
+class BasicVSR(PixelShuffleHead, nn.Module):
     """BasicVSR: SpyNet-aligned bidirectional propagation and pixel-shuffle upsampling.
 
     Maps a low-resolution clip (B, T, 3, h, w) with values in [0, 1] to
@@ -143,11 +201,7 @@ class BasicVSR(nn.Module):
                 "num_feat and upsample_feat must be >= 1 and num_blocks >= 0, got "
                 f"{num_feat}, {upsample_feat}, {num_blocks}"
             )
-        if base_upsampling not in ("bilinear", "bicubic"):
-            raise ValueError(
-                "base_upsampling must be 'bilinear' or 'bicubic', got "
-                f"{base_upsampling!r}"
-            )
+        check_base_upsampling(base_upsampling)
         self.num_feat = num_feat
         self.scale = scale
         self.base_upsampling = base_upsampling
@@ -160,17 +214,7 @@ class BasicVSR(nn.Module):
             num_feat + 3, num_feat, num_blocks
         )
         self.fusion = nn.Conv2d(2 * num_feat, num_feat, 1, 1, 0)
-        self.upconv2: nn.Conv2d | None
-        if scale == 4:
-            self.upconv1 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
-            self.upconv2 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
-        else:
-            self.upconv1 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
-            self.upconv2 = None
-        self.pixel_shuffle = nn.PixelShuffle(2)
-        self.conv_hr = nn.Conv2d(upsample_feat, upsample_feat, 3, 1, 1)
-        self.conv_last = nn.Conv2d(upsample_feat, 3, 3, 1, 1)
-        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+        self._build_pixel_shuffle_head(num_feat, upsample_feat, scale)
 
     @staticmethod
     def _memory_format(x: Tensor) -> torch.memory_format:
@@ -182,40 +226,14 @@ class BasicVSR(nn.Module):
     def compute_flows(self, lrs: Tensor) -> tuple[Tensor, Tensor]:
         """Flows between neighbouring frames, both directions, one SpyNet call.
 
-        Parameters
-        ----------
-        lrs : Tensor
-            Clip of shape (B, T, 3, h, w), T >= 2.
-
-        Returns
-        -------
-        flows_forward : Tensor
-            (B, T-1, 2, h, w); entry i aligns frame i to frame i+1.
-        flows_backward : Tensor
-            (B, T-1, 2, h, w); entry i aligns frame i+1 to frame i.
+        See :func:`~fedvideo.models.spynet.bidirectional_flows`; channels-last
+        on the CPU.
         """
-        b, t, c, h, w = lrs.shape
-        fmt = self._memory_format(lrs)
-        prev = lrs[:, :-1].reshape(-1, c, h, w)
-        nxt = lrs[:, 1:].reshape(-1, c, h, w)
-        ref = torch.cat((prev, nxt)).contiguous(memory_format=fmt)
-        supp = torch.cat((nxt, prev)).contiguous(memory_format=fmt)
-        flows = self.spynet(ref, supp)
-        flows_backward, flows_forward = flows.reshape(2, b, t - 1, 2, h, w).unbind(0)
-        return flows_forward, flows_backward
+        return bidirectional_flows(self.spynet, lrs, self._memory_format(lrs))
 
     def _reconstruct(self, feat: Tensor, lr: Tensor) -> Tensor:
         """Fuse both branches and upsample: (N, 2F, h, w), (N, 3, h, w) → HR."""
-        x = self.lrelu(self.fusion(feat))
-        x = self.lrelu(self.pixel_shuffle(self.upconv1(x)))
-        if self.upconv2 is not None:
-            x = self.lrelu(self.pixel_shuffle(self.upconv2(x)))
-        x = self.lrelu(self.conv_hr(x))
-        x = self.conv_last(x)
-        base = F.interpolate(
-            lr, scale_factor=self.scale, mode=self.base_upsampling, align_corners=False
-        )
-        return x + base
+        return self._pixel_shuffle_head(self.lrelu(self.fusion(feat)), lr)
 
     def forward(self, lrs: Tensor) -> Tensor:
         """Super-resolve a clip.

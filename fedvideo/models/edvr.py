@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import deform_conv2d
 
-from .basicvsr import ResidualBlockNoBN
+from .basicvsr import PixelShuffleHead, ResidualBlockNoBN, check_base_upsampling
 
 __all__ = [
     "DCNv2Pack",
@@ -559,7 +559,7 @@ class TSAFusion(nn.Module):
         return feat * torch.sigmoid(attn) * 2 + attn_add
 
 
-class EDVR(nn.Module):
+class EDVR(PixelShuffleHead, nn.Module):
     """EDVR: PCD alignment, TSA fusion and residual reconstruction.
 
     Maps a low-resolution clip (B, T, 3, h, w) with values in [0, 1] to
@@ -655,11 +655,7 @@ class EDVR(nn.Module):
                 f"deformable_groups ({deformable_groups}) must be >= 1 and divide "
                 f"num_feat ({num_feat})"
             )
-        if base_upsampling not in ("bilinear", "bicubic"):
-            raise ValueError(
-                "base_upsampling must be 'bilinear' or 'bicubic', got "
-                f"{base_upsampling!r}"
-            )
+        check_base_upsampling(base_upsampling)
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1 or None, got {chunk_size}")
         if dcn_backend not in DCN_BACKENDS:
@@ -695,17 +691,7 @@ class EDVR(nn.Module):
         self.reconstruction = nn.Sequential(
             *(ResidualBlockNoBN(num_feat) for _ in range(num_reconstruct_block))
         )
-        self.upconv2: nn.Conv2d | None
-        if scale == 4:
-            self.upconv1 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
-            self.upconv2 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
-        else:
-            self.upconv1 = nn.Conv2d(num_feat, upsample_feat * 4, 3, 1, 1)
-            self.upconv2 = None
-        self.pixel_shuffle = nn.PixelShuffle(2)
-        self.conv_hr = nn.Conv2d(upsample_feat, upsample_feat, 3, 1, 1)
-        self.conv_last = nn.Conv2d(upsample_feat, 3, 3, 1, 1)
-        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+        self._build_pixel_shuffle_head(num_feat, upsample_feat, scale)
 
     @property
     def window(self) -> int:
@@ -776,17 +762,8 @@ class EDVR(nn.Module):
             x = self.fusion(aligned)
         else:
             x = self.fusion(aligned.flatten(1, 2))
-        x = self.reconstruction(x)
-        x = self.lrelu(self.pixel_shuffle(self.upconv1(x)))
-        if self.upconv2 is not None:
-            x = self.lrelu(self.pixel_shuffle(self.upconv2(x)))
-        x = self.lrelu(self.conv_hr(x))
-        x = self.conv_last(x)
         lr = frames[:, centers].reshape(-1, *frames.shape[-3:])
-        base = F.interpolate(
-            lr, scale_factor=self.scale, mode=self.base_upsampling, align_corners=False
-        )
-        x = x + base
+        x = self._pixel_shuffle_head(self.reconstruction(x), lr)
         return x.reshape(b, c, *x.shape[-3:])
 
     def _check_input(self, lrs: Tensor, what: str) -> None:

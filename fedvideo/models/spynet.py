@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from .warp import flow_warp
 
-__all__ = ["SpyNet", "SpyNetBasicModule", "load_spynet_weights"]
+__all__ = ["SpyNet", "SpyNetBasicModule", "bidirectional_flows", "load_spynet_weights"]
 
 _HIDDEN = (32, 64, 32, 16)
 _MEAN = (0.485, 0.456, 0.406)
@@ -164,6 +164,40 @@ class SpyNet(nn.Module):
                 ratio = flow.new_tensor((w / w_in, h / h_in)).view(1, 2, 1, 1)
                 flow = flow * ratio
         return flow
+
+
+def bidirectional_flows(
+    spynet: SpyNet,
+    lrs: Tensor,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> tuple[Tensor, Tensor]:
+    """Flows between neighbouring frames, both directions, in one SpyNet call.
+
+    Parameters
+    ----------
+    spynet : SpyNet
+        The flow network.
+    lrs : Tensor
+        Clip of shape (B, T, 3, h, w), T >= 2.
+    memory_format : torch.memory_format, optional
+        Layout of the frame pairs handed to SpyNet (channels-last is faster
+        on the CPU).
+
+    Returns
+    -------
+    flows_forward : Tensor
+        (B, T-1, 2, h, w); entry i aligns frame i to frame i+1.
+    flows_backward : Tensor
+        (B, T-1, 2, h, w); entry i aligns frame i+1 to frame i.
+    """
+    b, t, c, h, w = lrs.shape
+    prev = lrs[:, :-1].reshape(-1, c, h, w)
+    nxt = lrs[:, 1:].reshape(-1, c, h, w)
+    ref = torch.cat((prev, nxt)).contiguous(memory_format=memory_format)
+    supp = torch.cat((nxt, prev)).contiguous(memory_format=memory_format)
+    flows = spynet(ref, supp)
+    flows_backward, flows_forward = flows.reshape(2, b, t - 1, 2, h, w).unbind(0)
+    return flows_forward, flows_backward
 
 
 def _unwrap_state_dict(obj: object, path: str) -> Mapping[str, Tensor]:

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .spynet import SpyNet
+from .basicvsr import check_base_upsampling, upsampled_base
+from .spynet import SpyNet, bidirectional_flows
 from .warp import flow_warp
 
 __all__ = [
@@ -726,11 +727,7 @@ class VideoTransformerSR(nn.Module):
         upsample_feat = dim if upsample_feat is None else upsample_feat
         if upsample_feat < 1:
             raise ValueError(f"upsample_feat must be >= 1, got {upsample_feat}")
-        if base_upsampling not in ("bilinear", "bicubic"):
-            raise ValueError(
-                "base_upsampling must be 'bilinear' or 'bicubic', got "
-                f"{base_upsampling!r}"
-            )
+        check_base_upsampling(base_upsampling)
         self.scale = scale
         self.dim = dim
         self.depths = depths
@@ -768,26 +765,11 @@ class VideoTransformerSR(nn.Module):
     def compute_flows(self, lrs: Tensor) -> tuple[Tensor, Tensor]:
         """Flows between neighbouring frames, both directions, one SpyNet call.
 
-        Parameters
-        ----------
-        lrs : Tensor
-            Clip of shape (B, T, 3, h, w), T >= 2.
-
-        Returns
-        -------
-        flows_forward : Tensor
-            (B, T-1, 2, h, w); entry i aligns frame i to frame i+1.
-        flows_backward : Tensor
-            (B, T-1, 2, h, w); entry i aligns frame i+1 to frame i.
+        See :func:`~fedvideo.models.spynet.bidirectional_flows`.
         """
         if self.spynet is None:
             raise RuntimeError("compute_flows needs parallel_warping=True")
-        b, t, c, h, w = lrs.shape
-        prev = lrs[:, :-1].reshape(-1, c, h, w)
-        nxt = lrs[:, 1:].reshape(-1, c, h, w)
-        flows = self.spynet(torch.cat((prev, nxt)), torch.cat((nxt, prev)))
-        flows_backward, flows_forward = flows.reshape(2, b, t - 1, 2, h, w).unbind(0)
-        return flows_forward, flows_backward
+        return bidirectional_flows(self.spynet, lrs)
 
     def _reconstruct(self, feat: Tensor, lr: Tensor) -> Tensor:
         """Upsample features and add the upsampled frame: (N, C, h, w) → HR."""
@@ -796,10 +778,7 @@ class VideoTransformerSR(nn.Module):
         if self.upconv2 is not None:
             x = self.lrelu(self.pixel_shuffle(self.upconv2(x)))
         x = self.conv_last(x)
-        base = F.interpolate(
-            lr, scale_factor=self.scale, mode=self.base_upsampling, align_corners=False
-        )
-        return x + base
+        return x + upsampled_base(lr, self.scale, self.base_upsampling)
 
     def forward(self, lrs: Tensor) -> Tensor:
         """Super-resolve a clip.
