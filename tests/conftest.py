@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import torch
 from flwr.app import ArrayRecord, Error, Message, MessageType, Metadata, RecordDict
 
 
@@ -34,3 +35,19 @@ def reply_factory():
 @pytest.fixture
 def empty_arrays():
     return ArrayRecord()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's tests on one torch thread (tiny tensors: as fast, and
+    immune to an oversubscribed CPU); the previous count is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def seeded():
+    """Seed torch's global generator with 0 before a test."""
+    torch.manual_seed(0)

@@ -20,18 +20,7 @@ from fedvideo.models.edvr import (
 BACKENDS = ("torchvision", "grid_sample")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: one thread is as fast and immune to oversubscribed CPUs.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
 
 
 def _micro(**kwargs) -> EDVR:

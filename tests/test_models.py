@@ -14,19 +14,7 @@ from fedvideo.models import (
     load_spynet_weights,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: one thread is as fast and immune to oversubscribed CPUs.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
 
 
 def _clip(b: int, t: int, h: int, w: int) -> Tensor:

@@ -13,14 +13,7 @@ from fedvideo.tiling import (
     tiled_forward,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: one thread is as fast and immune to oversubscribed CPUs.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clip(*shape: int, seed: int = 0) -> Tensor:

@@ -19,10 +19,7 @@ from fedvideo.models.vrt import (
     window_reverse,
 )
 
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+pytestmark = pytest.mark.usefixtures("seeded")
 
 
 def _clip(b, t, h, w):
