@@ -19,6 +19,7 @@ __all__ = [
     "multigrid",
     "multigrid_sizes",
     "multigrid_stages",
+    "stage_at",
     "step_lr",
     "warmup_factor",
 ]
@@ -224,6 +225,11 @@ def multigrid_stages(
     ]
 
 
+def stage_at(stages: Sequence[MultigridStage], t: int) -> MultigridStage:
+    """Return the stage of ``stages`` (in order, the first at 0) containing ``t``."""
+    return next(stage for stage in reversed(stages) if stage.start <= t)
+
+
 def multigrid(
     t: int,
     total_iters: int,
@@ -284,7 +290,7 @@ def multigrid(
         min_frames,
         round_iters,
     )
-    stage = next(s for s in reversed(stages) if s.start <= t)
+    stage = stage_at(stages, t)
     last = stage.index == len(stages) - 1
     period = stage.length if last else total_iters
     lr = eta_min + 0.5 * (base_lr - eta_min) * (

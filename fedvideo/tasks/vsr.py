@@ -37,6 +37,7 @@ from fedvideo.schedules import (
     multigrid,
     multigrid_sizes,
     multigrid_stages,
+    stage_at,
     warmup_factor,
 )
 from fedvideo.tasks.base import (
@@ -94,10 +95,28 @@ class VSRConfig:
     warmup_fraction: float = dataclasses.field(metadata=in_unit_interval())
     frame_cache_mb: int = dataclasses.field(metadata=at_least(0))
 
+    @property
+    def model_kwargs_table(self) -> dict[str, Any]:
+        """``model-kwargs`` parsed into keyword arguments."""
+        try:
+            return parse_model_kwargs(self.model_kwargs)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    @property
+    def eval_tile_shape(self) -> tuple[int, int, int] | None:
+        """``eval-tile`` as (frames, height, width), or None (no tiling)."""
+        return tile_triple(self.eval_tile, "vsr.eval-tile")
+
+    @property
+    def eval_tile_overlap_shape(self) -> tuple[int, int, int]:
+        """``eval-tile-overlap`` as (frames, height, width); "" is no overlap."""
+        return tile_triple(self.eval_tile_overlap, "vsr.eval-tile-overlap") or (0, 0, 0)
+
     def __post_init__(self) -> None:
         """Check values that the type alone does not settle."""
-        tile_triple(self.eval_tile, "vsr.eval-tile")
-        tile_triple(self.eval_tile_overlap, "vsr.eval-tile-overlap")
+        # Parse the text settings now, so that a bad value fails at start.
+        _ = self.eval_tile_shape, self.eval_tile_overlap_shape, self.model_kwargs_table
         if self.warmup_fraction >= 1.0:
             raise ConfigError(
                 f"run config 'vsr.warmup-fraction' ({self.warmup_fraction}) must be "
@@ -109,10 +128,6 @@ class VSRConfig:
                 f"run config 'vsr.model': unknown model {self.model!r}; valid: "
                 f"{valid}, or an import path 'package.module:Factory'"
             )
-        try:
-            parse_model_kwargs(self.model_kwargs)
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
         if self.gt_crop % self.scale:
             raise ConfigError(
                 f"run config 'vsr.gt-crop' ({self.gt_crop}) must be a multiple of "
@@ -355,7 +370,7 @@ class VSRTask(Task):
                 self.config.model,
                 scale=self.config.scale,
                 flow_weights=self.config.flow_weights or None,
-                kwargs=parse_model_kwargs(self.config.model_kwargs),
+                kwargs=self.config.model_kwargs_table,
             )
         except TypeError as err:  # wrong keyword arguments for the factory
             raise ConfigError(
@@ -389,11 +404,9 @@ class VSRTask(Task):
                 raise ConfigError(
                     f"run config 'vsr.model' {cfg.model!r}: {err}"
                 ) from None
-        mg = self.multigrid
-        clip_lengths = multigrid_sizes(
-            cfg.num_frames, mg.temporal_stages, mg.min_frames
+        temporal_cycle = self.federation.multigrid and (
+            len({stage.frames for stage in self.multigrid_stages()}) > 1
         )
-        temporal_cycle = self.federation.multigrid and len(clip_lengths) > 1
         if temporal_cycle and getattr(model, "sliding_window", False):
             raise ConfigError(
                 f"run config 'multigrid-schedule.temporal-stages': {cfg.model!r} is a "
@@ -440,7 +453,7 @@ class VSRTask(Task):
         if not self.federation.multigrid:
             return {}
         stages = self.multigrid_stages()
-        stage = next(s for s in reversed(stages) if s.start <= server_round - 1)
+        stage = stage_at(stages, server_round - 1)
         return {
             "stage": stage.index + 1,
             "stages": len(stages),
@@ -575,11 +588,8 @@ class VSRTask(Task):
             crop_border=self.config.eval_crop_border,
             y_channel=y,
             amp=self.federation.amp,
-            tile=tile_triple(self.config.eval_tile, "vsr.eval-tile"),
-            tile_overlap=tile_triple(
-                self.config.eval_tile_overlap, "vsr.eval-tile-overlap"
-            )
-            or (0, 0, 0),
+            tile=self.config.eval_tile_shape,
+            tile_overlap=self.config.eval_tile_overlap_shape,
         )
 
     def evaluate(
