@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from fedvideo.losses import vsr_loss
+from fedvideo.bench.vsr_step import timed_train_step
 from fedvideo.models import VSR_MODELS, build_vsr_model
 from fedvideo.models.external import parse_model_kwargs
 from fedvideo.utils import select_device, set_seed
@@ -79,19 +78,6 @@ def forward_flops(model: nn.Module, clip: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def _step_seconds(model, optimizer, lr, hr, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    loss, _ = vsr_loss(model(lr), hr)
-    loss.backward()
-    optimizer.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def run(args: argparse.Namespace) -> Iterator[dict]:
     """Measure every model and yield one result dict per model."""
     if args.threads:
@@ -110,9 +96,10 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         lr = torch.rand(args.batch_size, t, 3, h, h, device=device)
         hr = torch.rand(args.batch_size, t, 3, s * h, s * h, device=device)
         for _ in range(args.warmup):
-            _step_seconds(model, optimizer, lr, hr, device)
+            timed_train_step(model, optimizer, lr, hr, device)
         steps = [
-            _step_seconds(model, optimizer, lr, hr, device) for _ in range(args.repeats)
+            timed_train_step(model, optimizer, lr, hr, device)
+            for _ in range(args.repeats)
         ]
         yield {
             "benchmark": "models",

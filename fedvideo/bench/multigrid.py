@@ -32,10 +32,10 @@ from typing import Any
 
 import torch
 
+from fedvideo.bench.vsr_step import timed_train_step
 from fedvideo.data.synthetic_vsr import synthetic_vsr_splits
 from fedvideo.data.video import Video
 from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips
-from fedvideo.losses import vsr_loss
 from fedvideo.models import VSR_MODELS, build_vsr_model
 from fedvideo.schedules import (
     MultigridPoint,
@@ -125,28 +125,24 @@ def train_and_track(
     evaluate_after = set(checkpoints(iters, args.evals))
     curve = {"iteration": [], "seconds": [], "psnr": [], "lr": [], "shape": []}
     seconds = 0.0
+    model.train()
     for t in range(iters):
         point = schedule(t)
+        for group in optimizer.param_groups:
+            group["lr"] = point.lr
         start = time.perf_counter()
         if (point.frames, point.crop * args.scale) != (
             dataset.num_frames,
             dataset.gt_crop,
         ):
             dataset.set_shape(point.frames, point.crop * args.scale)
-        model.train()
         batch = next(batches)
         lr, hr = batch["lr"].to(device), batch["hr"].to(device)
-        for group in optimizer.param_groups:
-            group["lr"] = point.lr
-        optimizer.zero_grad(set_to_none=True)
-        loss, _ = vsr_loss(model(lr), hr)
-        loss.backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds += time.perf_counter() - start
+        seconds += time.perf_counter() - start  # data loading
+        seconds += timed_train_step(model, optimizer, lr, hr, device)
         if t + 1 in evaluate_after:
             scores = evaluate_clips(model, test_clips, args.scale, device)
+            model.train()
             psnr = scores["psnr"]
             curve["psnr_bicubic"] = round(scores["psnr_bicubic"], 4)
             curve["iteration"].append(t + 1)
