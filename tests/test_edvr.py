@@ -11,6 +11,7 @@ from fedvideo.models.edvr import (
     EDVR,
     DCNv2Pack,
     ModulatedDeformConv2d,
+    TSAFusion,
     deform_conv2d_grid_sample,
     edvr_m,
     edvr_tiny,
@@ -310,8 +311,44 @@ def test_gradients_reach_offsets_and_tsa():
         # Offsets and masks start at zero but learn from the first step.
         assert pack.conv_offset.weight.grad.abs().sum() > 0, name
         assert pack.conv_offset.bias.grad.abs().sum() > 0, name
+    # TSA's last mask and additive convolutions start at zero, so the layers
+    # before them learn once those have moved: from the third step on.
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        optimizer.step()
+        model.zero_grad()
+        model(_clip(2, 3, 8, 8)).square().mean().backward()
     for name, param in model.fusion.named_parameters():
         assert param.grad.abs().sum() > 0, f"fusion.{name}"
+
+
+def test_fresh_tsa_passes_the_fused_features_unchanged():
+    fusion = TSAFusion(num_feat=8, num_frame=3, center_frame_idx=1)
+    aligned = torch.rand(2, 3, 8, 8, 8)
+    with torch.no_grad():
+        embedding_ref = fusion.temporal_attn1(aligned[:, 1])
+        embedding = fusion.temporal_attn2(aligned.flatten(0, 1)).unflatten(0, (2, 3))
+        corr = (embedding * embedding_ref.unsqueeze(1)).sum(2, keepdim=True)
+        weighted = (aligned * torch.sigmoid(corr)).flatten(1, 2)
+        expected = F.leaky_relu(fusion.feat_fusion(weighted), 0.1)
+        torch.testing.assert_close(fusion(aligned), expected)
+
+
+@pytest.mark.parametrize("with_tsa", [True, False])
+def test_fresh_alignment_and_fusion_keep_the_signal_scale(with_tsa):
+    # BasicSR's default initialisation shrank the PCD output about 40 times,
+    # which kept edvr-tiny at the bicubic baseline (docs/models.md).
+    torch.manual_seed(0)
+    model = edvr_tiny(with_tsa=with_tsa)
+    feats = {}
+    for name in ("feature_extraction", "pcd_align", "fusion"):
+        getattr(model, name).register_forward_hook(
+            lambda _m, _i, out, name=name: feats.__setitem__(name, out.std().item())
+        )
+    with torch.no_grad():
+        model(_clip(1, 5, 16, 16))
+    assert feats["pcd_align"] > 0.5 * feats["feature_extraction"]
+    assert feats["fusion"] > 0.25 * feats["feature_extraction"]
 
 
 def test_without_tsa():

@@ -55,6 +55,39 @@ DCN_BACKENDS = ("auto", "torchvision", "grid_sample")
 SIZE_MULTIPLE = 4
 
 
+#: Slope of EDVR's LeakyReLUs, for which its convolutions are initialised.
+NEGATIVE_SLOPE = 0.1
+
+
+def kaiming_init_(module: nn.Module) -> None:
+    """Initialise the convolutions of ``module`` for LeakyReLU(0.1) signal flow.
+
+    Every ``nn.Conv2d`` and :class:`ModulatedDeformConv2d` gets Kaiming-normal
+    weights (fan-in, slope :data:`NEGATIVE_SLOPE`) and zero biases; deformable
+    convolutions get twice that, to make up for their initial modulation mask
+    of 0.5. The ``conv_offset`` layers of :class:`DCNv2Pack` keep their zero
+    initialisation (zero offsets, mask 0.5).
+
+    Parameters
+    ----------
+    module : nn.Module
+        Initialised in place.
+    """
+    for name, layer in module.named_modules():
+        if name.split(".")[-1] == "conv_offset":
+            continue
+        if not isinstance(layer, (nn.Conv2d, ModulatedDeformConv2d)):
+            continue
+        nn.init.kaiming_normal_(
+            layer.weight, a=NEGATIVE_SLOPE, nonlinearity="leaky_relu"
+        )
+        if isinstance(layer, ModulatedDeformConv2d):
+            with torch.no_grad():
+                layer.weight.mul_(2.0)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
 def sliding_window_indices(num_total: int, window: int) -> Tensor:
     """Frame indices of the window centred on each frame of a clip.
 
@@ -382,6 +415,9 @@ class PCDAlignment(nn.Module):
     upsampled, are merged in by ``feat_conv``. A cascading deformable
     convolution refines the L1 result against the reference.
 
+    The convolutions start from :func:`kaiming_init_` (see :class:`EDVR`,
+    Notes).
+
     Parameters
     ----------
     num_feat : int, optional
@@ -428,7 +464,8 @@ class PCDAlignment(nn.Module):
             deformable_groups=deformable_groups,
             backend=dcn_backend,
         )
-        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+        self.lrelu = nn.LeakyReLU(negative_slope=NEGATIVE_SLOPE, inplace=True)
+        kaiming_init_(self)
 
     @staticmethod
     def _up(x: Tensor) -> Tensor:
@@ -484,6 +521,11 @@ class TSAFusion(nn.Module):
     branches computes a mask and an additive term, applied as
     ``fused · 2·sigmoid(mask) + add``.
 
+    The convolutions start from :func:`kaiming_init_`, except the last
+    convolutions of the mask (``spatial_attn5``) and of the additive term
+    (``spatial_attn_add2``), which start at zero: a fresh TSA multiplies the
+    fused features by exactly 2·sigmoid(0) = 1 and adds nothing.
+
     Parameters
     ----------
     num_feat : int, optional
@@ -516,7 +558,11 @@ class TSAFusion(nn.Module):
         self.spatial_attn_l3 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.spatial_attn_add1 = nn.Conv2d(num_feat, num_feat, 1)
         self.spatial_attn_add2 = nn.Conv2d(num_feat, num_feat, 1)
-        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+        self.lrelu = nn.LeakyReLU(negative_slope=NEGATIVE_SLOPE, inplace=True)
+        kaiming_init_(self)
+        for layer in (self.spatial_attn5, self.spatial_attn_add2):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     @staticmethod
     def _up(x: Tensor) -> Tensor:
@@ -611,6 +657,18 @@ class EDVR(PixelShuffleHead, nn.Module):
     multiple of 4 are padded at the bottom and right by edge replication and
     the output is cropped back. The pre-deblurring module and HR input of the
     EDVR deblurring variants are not included.
+
+    Initialisation differs from BasicSR's, which leaves PCD and TSA at
+    PyTorch's default (uniform in ±1/sqrt(fan_in)). That default shrinks the
+    signal at every layer: the PCD output of a fresh EDVR is about 40 times
+    smaller than its input features, and TSA adds a random spatial term.
+    BasicSR's recipe (600k iterations, and EDVR-M with TSA trained from a
+    model without it) outgrows that; on a few hundred steps it kept
+    ``edvr-tiny`` at the bicubic baseline (docs/models.md). Here the PCD and
+    fusion convolutions start from :func:`kaiming_init_`, and TSA starts as
+    the identity on its fused features (:class:`TSAFusion`); the feature
+    extraction, reconstruction and upsampling layers keep BasicSR's
+    initialisation.
     """
 
     #: Restores each frame from a window of neighbours (see ``window``).
@@ -687,6 +745,7 @@ class EDVR(PixelShuffleHead, nn.Module):
             self.fusion = TSAFusion(num_feat, num_frames, self.center_frame_idx)
         else:
             self.fusion = nn.Conv2d(num_frames * num_feat, num_feat, 1, 1)
+            kaiming_init_(self.fusion)
         # Reconstruction.
         self.reconstruction = nn.Sequential(
             *(ResidualBlockNoBN(num_feat) for _ in range(num_reconstruct_block))
