@@ -21,7 +21,18 @@ from fedvideo.config import FederationConfig
 from fedvideo.training import ProximalTerm
 from fedvideo.utils import derive_seed, set_seed
 
-__all__ = ["ClientInfo", "EvalResult", "PlotSpec", "RoundInfo", "Task", "TrainResult"]
+__all__ = [
+    "DATA_DIR_KEY",
+    "ClientInfo",
+    "EvalResult",
+    "PlotSpec",
+    "RoundInfo",
+    "Task",
+    "TrainResult",
+]
+
+#: Node-config key of a SuperNode's own data folder (see :class:`ClientInfo`).
+DATA_DIR_KEY = "data-dir"
 
 
 @dataclass(frozen=True)
@@ -30,33 +41,75 @@ class ClientInfo:
 
     In simulation Flower sets ``partition-id`` and ``num-partitions`` in the node
     config; in deployment they come from ``flower-supernode --node-config``.
+
+    A SuperNode with data of its own sets ``data-dir`` instead: the folder is
+    the client's whole local training set (read by the task's folder loader)
+    and the run config's dataset is not partitioned. ``partition-id`` and
+    ``num-partitions`` are then optional (default 0 of 1); give every such
+    SuperNode its own ``partition-id`` anyway, as it seeds the client's random
+    crops and names it in the results (and picks a pose client's resolution).
     """
 
     partition_id: int
     num_partitions: int
+    data_dir: str | None = None
 
     @classmethod
     def from_node_config(cls, node_config: Mapping[str, Any]) -> ClientInfo:
-        """Read the client's partition from its node config.
+        """Read the client's partition or local data folder from its node config.
 
         Raises
         ------
         ValueError
-            If a key is missing or the id is out of range.
+            If neither a partition nor ``data-dir`` is given, the id is out of
+            range, or ``data-dir`` is no string or no existing folder.
         """
+        data_dir = _node_data_dir(node_config)
+        defaults = {} if data_dir is None else {"partition-id": 0, "num-partitions": 1}
+        config = {**defaults, **node_config}
         try:
-            pid = int(node_config["partition-id"])
-            num = int(node_config["num-partitions"])
+            pid = int(config["partition-id"])
+            num = int(config["num-partitions"])
         except KeyError as err:
             raise ValueError(
                 f"node config has no {err.args[0]!r}: start the SuperNode with "
-                '--node-config "partition-id=<i> num-partitions=<n>"'
+                '--node-config "partition-id=<i> num-partitions=<n>" or with a '
+                "local data folder, --node-config \"data-dir='/path/to/data'\""
             ) from None
         if num < 1 or not 0 <= pid < num:
             raise ValueError(
                 f"node config: partition-id {pid} out of range for num-partitions {num}"
             )
-        return cls(partition_id=pid, num_partitions=num)
+        return cls(partition_id=pid, num_partitions=num, data_dir=data_dir)
+
+
+def _node_data_dir(node_config: Mapping[str, Any]) -> str | None:
+    """Return the node config's ``data-dir`` as an existing folder, or None.
+
+    An empty string counts as unset.
+
+    Raises
+    ------
+    ValueError
+        Naming the key and the path if it is no string or no existing folder.
+    """
+    value = node_config.get(DATA_DIR_KEY)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(
+            f"node config '{DATA_DIR_KEY}' must be a quoted path string, got "
+            f"{value!r}: --node-config \"{DATA_DIR_KEY}='/path/to/data'\""
+        )
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist"
+        raise ValueError(
+            f"node config '{DATA_DIR_KEY}': {folder} {reason} on this SuperNode "
+            "(use an absolute path: relative ones resolve against the SuperNode's "
+            "working directory)"
+        )
+    return str(folder)
 
 
 @dataclass(frozen=True)

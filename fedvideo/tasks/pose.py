@@ -31,6 +31,7 @@ from fedvideo.config import (
     choice,
     parse_section,
 )
+from fedvideo.data.errors import DatasetError
 from fedvideo.data.mpii import load_mpii
 from fedvideo.data.pose import PoseRecord, PoseTrainSet
 from fedvideo.data.pose_partition import (
@@ -56,6 +57,7 @@ from fedvideo.pose_evaluation import (
 )
 from fedvideo.schedules import global_progress, step_lr
 from fedvideo.tasks.base import (
+    DATA_DIR_KEY,
     ClientInfo,
     EvalResult,
     PlotSpec,
@@ -198,6 +200,11 @@ def _mpii_splits(root: str) -> PoseSplits:
     return PoseSplits(load_mpii(root, "train"), load_mpii(root, "valid"))
 
 
+@functools.lru_cache(maxsize=4)
+def _mpii_train(root: str) -> list[PoseRecord]:
+    return load_mpii(root, "train")
+
+
 def load_pose_splits(
     dataset: str, seed: int, synthetic: SyntheticPoseConfig
 ) -> PoseSplits:
@@ -248,8 +255,19 @@ class PoseTask(Task):
         )
 
     def client_partition(self, client: ClientInfo) -> PoseClientPartition:
-        """Return the client's resolution and samples (``pose.partitioning``)."""
+        """Return the client's resolution and samples (``pose.partitioning``).
+
+        The samples index :meth:`client_records`. With a ``data-dir`` in the
+        node config they are all of that folder's training people, at the
+        native resolution of ``pose.client-resolutions`` entry partition-id mod n.
+        """
         cfg = self.config
+        if client.data_dir is not None:
+            natives = cfg.native_resolutions
+            return PoseClientPartition(
+                natives[client.partition_id % len(natives)],
+                tuple(range(len(self.local_records(client.data_dir)))),
+            )
         train = self.splits().train
         if cfg.partitioning == "iid":
             natives = cfg.native_resolutions
@@ -278,6 +296,35 @@ class PoseTask(Task):
                 f"{max(part.samples)}, the training split has {len(train)}"
             )
         return part
+
+    def client_records(self, client: ClientInfo) -> Sequence[PoseRecord]:
+        """Training people a client's partition indexes (its ``data-dir``'s, if set)."""
+        if client.data_dir is not None:
+            return self.local_records(client.data_dir)
+        return self.splits().train
+
+    def local_records(self, data_dir: str) -> Sequence[PoseRecord]:
+        """Training people of a SuperNode's own MPII-layout folder (``data-dir``).
+
+        Only ``annotations/train.json`` and its images are needed; the folder
+        is read once per process.
+
+        Raises
+        ------
+        DatasetError
+            If the folder is no MPII layout or has no training people, naming
+            the node config key and the folder.
+        """
+        try:
+            records = _mpii_train(data_dir)
+        except DatasetError as err:
+            raise DatasetError(f"node config '{DATA_DIR_KEY}': {err}") from None
+        if not records:
+            raise DatasetError(
+                f"node config '{DATA_DIR_KEY}': {data_dir} has no training people "
+                "(its annotations/train.json is empty)"
+            )
+        return records
 
     def test_records(self) -> Sequence[PoseRecord]:
         """Held-out samples (the first ``pose.eval-max-images`` if > 0)."""
@@ -319,7 +366,7 @@ class PoseTask(Task):
         cfg, fed = self.config, self.federation
         seed = self.seed_round(client, round_info)
         part = self.client_partition(client)
-        train = self.splits().train
+        train = self.client_records(client)
         cascade = cfg.cascade(part.resolution)
         dataset = PoseTrainSet(
             [train[i] for i in part.samples],

@@ -24,6 +24,7 @@ from fedvideo.config import ConfigError, FederationConfig, at_least, parse_secti
 from fedvideo.data.action_datasets import load_prepared_action_dataset
 from fedvideo.data.action_video import ActionVideo
 from fedvideo.data.ctp_augment import CtPAugmentSettings
+from fedvideo.data.errors import DatasetError
 from fedvideo.data.partition import partition_iid_shuffled, select_partition
 from fedvideo.data.ssl_clips import CtPTrainClips
 from fedvideo.data.synthetic_action import synthetic_action_splits
@@ -31,6 +32,7 @@ from fedvideo.downstream import FinetuneSettings, finetune, retrieval
 from fedvideo.losses import ctp_trajectory_loss
 from fedvideo.models.ctp import CtPModel
 from fedvideo.tasks.base import (
+    DATA_DIR_KEY,
     ClientInfo,
     EvalResult,
     PlotSpec,
@@ -172,7 +174,13 @@ class SSLTask(Task):
         return load_action_splits(name, self.federation.seed, self.synthetic)
 
     def client_videos(self, client: ClientInfo) -> list[ActionVideo]:
-        """Training videos of one client's partition (``ssl.partitioning``)."""
+        """Training videos of one client's partition (``ssl.partitioning``).
+
+        When the client's node config sets ``data-dir``, they are every
+        training video of that prepared folder instead.
+        """
+        if client.data_dir is not None:
+            return self.local_videos(client.data_dir)
         train = self.splits().train
         if not train:
             raise ConfigError(
@@ -187,6 +195,29 @@ class SSLTask(Task):
         return select_partition(
             train, self.config.partitioning, client.partition_id, client.num_partitions
         )
+
+    def local_videos(self, data_dir: str) -> list[ActionVideo]:
+        """Training videos of a SuperNode's own prepared folder (``data-dir``).
+
+        The folder has the layout of ``dataset_preparation.py ssl`` (labels are
+        not used for pretraining); it is loaded once per process.
+
+        Raises
+        ------
+        DatasetError
+            If the folder is no prepared dataset or has no training videos,
+            naming the node config key and the folder.
+        """
+        try:
+            train = _prepared_splits(data_dir).train
+        except DatasetError as err:
+            raise DatasetError(f"node config '{DATA_DIR_KEY}': {err}") from None
+        if not train:
+            raise DatasetError(
+                f"node config '{DATA_DIR_KEY}': {data_dir} has no training videos "
+                "(its annotations/train.json is empty)"
+            )
+        return list(train)
 
     # ----------------------------------------------------------------- model
     def build_model(self) -> nn.Module:

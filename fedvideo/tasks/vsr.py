@@ -20,12 +20,13 @@ from fedvideo.config import (
     in_unit_interval,
     parse_section,
 )
+from fedvideo.data.errors import DatasetError
 from fedvideo.data.frame_cache import FrameCache, cache_videos
 from fedvideo.data.partition import select_partition
 from fedvideo.data.synthetic_vsr import synthetic_vsr_splits
 from fedvideo.data.video import Video
 from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips
-from fedvideo.data.vsr_folders import discover_vsr_dataset
+from fedvideo.data.vsr_folders import REDS4_CLIPS, discover_vsr_dataset
 from fedvideo.losses import vsr_loss
 from fedvideo.metrics import psnr, ssim
 from fedvideo.models import VSR_MODELS, build_vsr_model, check_vsr_contract
@@ -41,6 +42,7 @@ from fedvideo.schedules import (
     warmup_factor,
 )
 from fedvideo.tasks.base import (
+    DATA_DIR_KEY,
     ClientInfo,
     EvalResult,
     PlotSpec,
@@ -508,7 +510,13 @@ class VSRTask(Task):
         )
 
     def client_videos(self, client: ClientInfo) -> list[Video]:
-        """Return the training videos of one client's partition."""
+        """Return the training videos of one client.
+
+        These are the client's partition of ``vsr.dataset``, or, when its node
+        config sets ``data-dir``, every training clip of that REDS-layout folder.
+        """
+        if client.data_dir is not None:
+            return self.local_videos(client.data_dir)
         train = self.splits().train
         if not train:
             raise ConfigError(
@@ -522,6 +530,32 @@ class VSRTask(Task):
             client.num_partitions,
             skew=self.config.skew,
         )
+
+    def local_videos(self, data_dir: str) -> list[Video]:
+        """Return the training clips of a SuperNode's own folder (``data-dir``).
+
+        The folder is read like ``vsr.dataset`` (REDS layout; the REDS4 clips
+        never train) and cached per process like it.
+
+        Raises
+        ------
+        DatasetError
+            If the folder is no REDS/Vid4 layout or holds no training clips,
+            naming the node config key and the folder.
+        """
+        cfg = self.config
+        try:
+            train = _folder_splits(data_dir, cfg.scale, cfg.frame_cache_mb).train
+        except DatasetError as err:
+            raise DatasetError(f"node config '{DATA_DIR_KEY}': {err}") from None
+        if not train:
+            raise DatasetError(
+                f"node config '{DATA_DIR_KEY}': {data_dir} has no training clips; "
+                f"put them in the REDS layout (train_sharp/<clip>/*.png and "
+                f"train_sharp_bicubic/X{cfg.scale}/<clip>/*.png); Vid4 folders and "
+                f"the REDS4 clips {', '.join(REDS4_CLIPS)} are test data only"
+            )
+        return list(train)
 
     def train(
         self,
