@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from logging import INFO
 
@@ -30,11 +31,13 @@ def _mean_train_loss(clients: list[dict]) -> float | None:
 class AfterRound:
     """The ``evaluate_fn`` handed to ``Strategy.start``, called after each round.
 
-    It checkpoints the global model and the strategy's state (every round),
-    evaluates it on the task's
-    held-out data every ``eval-every`` rounds (and at round 0 and the last round),
-    and appends the round to the run's results with the strategy's per-client
-    report (losses, weights, dropped replies) and the wall time.
+    It evaluates the global model on the task's held-out data every
+    ``eval-every`` rounds (and at round 0 and the last round), appends the round
+    to the run's results with the strategy's per-client report (losses, weights,
+    dropped replies) and the wall time, and then checkpoints the global model,
+    the strategy's state and the server's ``random`` state. The checkpoint is
+    written last so that it always marks a completed round: a run resumed from
+    it finds that round, and every earlier one, in its results.
     """
 
     def __init__(
@@ -61,14 +64,9 @@ class AfterRound:
         return server_round in (0, last) or bool(every and server_round % every == 0)
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
-        """Checkpoint, maybe evaluate, and record round ``server_round``."""
+        """Maybe evaluate, then record and checkpoint round ``server_round``."""
         round_seconds = time.perf_counter() - self._last_time
         state = arrays.to_torch_state_dict()
-        if server_round > 0:
-            save_round_checkpoint(
-                self.checkpoint_path, server_round, state, self.strategy.state_dict()
-            )
-
         metrics: dict[str, float] = {}
         eval_seconds = 0.0
         if self._due(server_round):
@@ -87,6 +85,7 @@ class AfterRound:
                 "clients": report.clients if report else [],
                 "dropped": report.dropped if report else [],
                 "aggregation": report.diagnostics if report else {},
+                "skipped": report.skipped if report else None,
                 "evaluation": metrics,
                 "schedule": self.task.round_schedule(server_round)
                 if server_round > 0
@@ -95,5 +94,13 @@ class AfterRound:
                 "eval_seconds": eval_seconds,
             }
         )
+        if server_round > 0:
+            save_round_checkpoint(
+                self.checkpoint_path,
+                server_round,
+                state,
+                self.strategy.state_dict(),
+                python_rng=random.getstate(),
+            )
         self._last_time = time.perf_counter()
         return MetricRecord(metrics) if metrics else None

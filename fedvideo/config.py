@@ -77,6 +77,8 @@ class FederationConfig:
     log_every: int = dataclasses.field(metadata=at_least(1))
     num_threads: int = dataclasses.field(metadata=at_least(0))
     multigrid: bool
+    resume: bool
+    resume_from: str
 
     def __post_init__(self) -> None:
         """Check settings that depend on each other."""

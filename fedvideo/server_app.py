@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from logging import ERROR, INFO
 
-from flwr.app import ArrayRecord, ConfigRecord, Context
+from flwr.app import ConfigRecord, Context
 from flwr.common.logger import log
 from flwr.serverapp import Grid, ServerApp
 
 from fedvideo.after_round import AfterRound
 from fedvideo.config import FederationConfig, parse_section
-from fedvideo.results import RunRecorder, make_run_dir
+from fedvideo.resume import start_point
 from fedvideo.strategies import build_strategy
 from fedvideo.tasks import build_task
 from fedvideo.utils import atomic_torch_save, select_device
@@ -20,7 +20,12 @@ app = ServerApp()
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Run ``num-server-rounds`` rounds of the configured task and strategy."""
+    """Run ``num-server-rounds`` rounds of the configured task and strategy.
+
+    With ``resume`` or ``resume-from`` only the rounds after the checkpoint
+    run; a checkpoint of the last round just finishes the run (final model and
+    final evaluation).
+    """
     run_config = dict(context.run_config)
     federation = parse_section(run_config, FederationConfig)
     task = build_task(run_config, federation)
@@ -28,7 +33,8 @@ def main(grid: Grid, context: Context) -> None:
     device = select_device(federation.device)
     model = task.initial_model()
 
-    run_dir = make_run_dir(federation.output_dir, f"{task.name}_{federation.strategy}")
+    start = start_point(run_config, federation, task, model, strategy)
+    run_dir, recorder = start.run_dir, start.recorder
     log(
         INFO,
         "fedvideo: %s with %s, results in %s",
@@ -36,24 +42,31 @@ def main(grid: Grid, context: Context) -> None:
         federation.strategy,
         run_dir,
     )
-    recorder = RunRecorder(run_dir, run_config, task.plot)
     round_config = ConfigRecord({"num-rounds": federation.num_server_rounds})
+    final_arrays = start.arrays
     try:
-        result = strategy.start(
-            grid=grid,
-            initial_arrays=ArrayRecord(task.global_state(model)),
-            num_rounds=federation.num_server_rounds,
-            timeout=federation.round_timeout,
-            train_config=round_config,
-            evaluate_config=ConfigRecord(round_config),
-            evaluate_fn=AfterRound(task, model, device, federation, strategy, recorder),
-        )
+        if start.first_round <= federation.num_server_rounds:
+            result = strategy.start(
+                grid=grid,
+                initial_arrays=start.arrays,
+                num_rounds=federation.num_server_rounds,
+                timeout=federation.round_timeout,
+                train_config=round_config,
+                evaluate_config=ConfigRecord(round_config),
+                evaluate_fn=AfterRound(
+                    task, model, device, federation, strategy, recorder
+                ),
+                first_round=start.first_round,
+            )
+            # Empty when no round updated the global model (all kept it).
+            if len(result.arrays):
+                final_arrays = result.arrays
     except BaseException as err:
         recorder.finish("failed", error=f"{type(err).__name__}: {err}")
         log(ERROR, "fedvideo: run failed; partial results in %s", recorder.results_path)
         raise
 
-    task.load_global_state(model, result.arrays.to_torch_state_dict())
+    task.load_global_state(model, final_arrays.to_torch_state_dict())
     atomic_torch_save(task.export_state(model), run_dir / "model.pt")
     final = task.final_evaluation(model.to(device), device, run_dir)
     if final:

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from flwr_harness import alive, free_port, run_command
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -49,36 +49,6 @@ RUN_CONFIG = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _run(env: dict, *command: str | Path, timeout: float = 60) -> str:
-    """Run a command in the repository root; fail with its output unless it exits 0."""
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{command} exited {result.returncode}:\n{output}"
-    return output
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (an exited, unreaped zombie does not count)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _tail(path: Path, chars: int = 3000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
@@ -92,7 +62,7 @@ def _wait_healthy(port: int, ca: Path, pidfile: Path, log: Path) -> None:
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             pytest.fail(f"flower-superlink exited early:\n{_tail(log)}")
         try:
             url = f"https://127.0.0.1:{port}/health"
@@ -114,7 +84,7 @@ def _stop(env: dict, pidfiles: list[Path]) -> None:
             check=False,
         )
     for pid in pids:
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
 
@@ -129,7 +99,7 @@ def deployment(tmp_path_factory):
     """
     root = tmp_path_factory.mktemp("deploy")
     certs, keys, run_dir = root / "certs", root / "keys", root / "run"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FLWR_HOME": str(root / "flwr-home"),
@@ -140,20 +110,21 @@ def deployment(tmp_path_factory):
         "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), LOOPBACK])),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    _run(env, DEPLOY / "make-certs.sh", certs, "localhost", "127.0.0.1")
-    _run(env, DEPLOY / "make-supernode-keys.sh", keys, "3")
+    run_command(env, DEPLOY / "make-certs.sh", certs, "localhost", "127.0.0.1")
+    run_command(env, DEPLOY / "make-supernode-keys.sh", keys, "3")
     pidfiles = [run_dir / "superlink.pid"]
     refused = None
     try:
-        _run(
+        run_command(
             env,
             *(DEPLOY / "start-superlink.sh", "--certs", certs, "--run-dir", run_dir),
             *("--host", "127.0.0.1", "--port", str(port)),
         )
         _wait_healthy(port, certs / "ca.crt", pidfiles[0], run_dir / "superlink.log")
         address = f"127.0.0.1:{port}"
-        _run(env, DEPLOY / "add-connection.sh", CONNECTION, address, certs / "ca.crt")
-        _run(
+        ca = certs / "ca.crt"
+        run_command(env, DEPLOY / "add-connection.sh", CONNECTION, address, ca)
+        run_command(
             env,
             DEPLOY / "register-supernodes.sh",
             CONNECTION,
@@ -163,13 +134,13 @@ def deployment(tmp_path_factory):
         for index in (1, 2):
             name = f"supernode-{index}"
             pidfiles.append(run_dir / f"{name}.pid")
-            _run(
+            run_command(
                 env,
                 *(DEPLOY / "start-supernode.sh", "--name", name),
                 *("--superlink", address, "--ca", certs / "ca.crt"),
                 *("--key", keys / name, "--run-dir", run_dir),
                 *("--node-config", f"partition-id={index - 1} num-partitions=2"),
-                *("--port", str(_free_port())),
+                *("--port", str(free_port())),
             )
         # supernode-3's public key was never registered.
         with open(run_dir / "unregistered.log", "w") as log:
@@ -179,7 +150,7 @@ def deployment(tmp_path_factory):
                     *("--root-certificates", str(certs / "ca.crt")),
                     *("--auth-supernode-private-key", str(keys / "supernode-3")),
                     *("--node-config", "partition-id=0 num-partitions=2"),
-                    *("--port", str(_free_port())),
+                    *("--port", str(free_port())),
                 ],
                 env=env,
                 stdout=log,
@@ -197,7 +168,7 @@ def deployment(tmp_path_factory):
 def test_two_authenticated_supernodes_complete_two_rounds(deployment):
     env, run_dir = deployment["env"], deployment["run_dir"]
     out_dir = deployment["root"] / "outputs"
-    output = _run(
+    output = run_command(
         env,
         *("flwr", "run", ".", CONNECTION, "--stream"),
         *("--run-config", f"{RUN_CONFIG} output-dir='{out_dir}'"),
@@ -206,7 +177,7 @@ def test_two_authenticated_supernodes_complete_two_rounds(deployment):
     logs = "\n".join(_tail(p, 1500) for p in sorted(run_dir.glob("*.log")))
     match = re.search(r"run (?:ID )?(\d+)", output, flags=re.IGNORECASE)
     assert match, output[-4000:]
-    listing = _run(
+    listing = run_command(
         env, "flwr", "ls", CONNECTION, "--run-id", match.group(1), "--format", "json"
     )
     statuses = [run["status"] for run in json.loads(listing)["runs"]]

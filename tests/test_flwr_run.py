@@ -1,152 +1,44 @@
 """End to end: ``flwr run .`` of 2 rounds on a local simulation SuperLink.
 
-The test starts its own SuperLink (simulation mode, runtime dependency
-installation disabled) on free ports with a private ``FLWR_HOME``, submits the app
-with ``flwr run``, checks the run's final status with ``flwr ls`` and the results
-written by the ServerApp, and stops the SuperLink by its PID.
+Each test starts its own SuperLink (simulation mode, runtime dependency
+installation disabled) on free ports with a private ``FLWR_HOME``
+(:mod:`flwr_harness`), submits the app with ``flwr run``, checks the run's final
+status with ``flwr ls`` and the results written by the ServerApp, and stops the
+SuperLink by its PID.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from flwr_harness import requires_superlink, run_status, submit
+from flwr_harness import superlink as _superlink
 
-REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(
-    shutil.which("flower-superlink") is None, reason="flower-superlink not on PATH"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"flower-superlink exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail("flower-superlink did not become healthy within 60 s")
+pytestmark = [requires_superlink, pytest.mark.slow]
 
 
 @pytest.fixture
 def superlink(tmp_path):
     """A simulation SuperLink on free ports; yields the environment to reach it."""
-    with _superlink(tmp_path) as env:
-        yield env
-
-
-@contextlib.contextmanager
-def _superlink(tmp_path: Path, extra_env: dict[str, str] | None = None):
-    """Start a simulation SuperLink; its apps inherit ``extra_env``."""
-    http_port, control_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        **(extra_env or {}),
-        "FLWR_HOME": str(tmp_path / "flwr-home"),
-        "FLWR_LOCAL_SUPERLINK_HTTP_API_PORT": str(http_port),
-        "FLWR_LOCAL_CONTROL_API_PORT": str(control_port),
-        "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
-        "FLWR_DISABLE_UPDATE_CHECK": "1",
-        "FLWR_TELEMETRY_ENABLED": "0",
-        "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
-    log = tmp_path / "superlink.log"
-    command = [
-        "flower-superlink",
-        "--insecure",
-        "--simulation",
-        "--isolation",
-        "subprocess",
-        "--control-api-address",
-        f"127.0.0.1:{control_port}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(http_port),
-        "--disable-runtime-dependency-installation",
-        "--database",
-        str(tmp_path / "state.db"),
-    ]
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_healthy(http_port, process, log)
-        yield env
-    finally:
-        # Stop the SuperLink and everything it started (Ray, app processes) by PID.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _flwr(env: dict, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        ["flwr", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    return output
+    with _superlink(tmp_path) as link:
+        yield link.env
 
 
 def _run_two_rounds(
     env: dict, out_dir: Path, run_config: str, num_supernodes: int = 2
 ) -> tuple[dict, Path]:
     """Submit a 2-round run, check it completed, return its results and folder."""
-    output = _flwr(
+    run_id, output = submit(
         env,
-        "run",
-        ".",
-        "--run-config",
         f"num-server-rounds=2 output-dir='{out_dir}' {run_config}",
-        "--federation-config",
-        f"num-supernodes={num_supernodes} client-resources-num-cpus=1",
-        "--stream",
+        num_supernodes=num_supernodes,
     )
-    match = re.search(r"run (?:ID )?(\d+)", output, flags=re.IGNORECASE)
-    assert match, output
-    run_id = match.group(1)
-
-    listing = json.loads(_flwr(env, "ls", "--run-id", run_id, "--format", "json"))
-    statuses = [run["status"] for run in listing["runs"]]
-    assert statuses == ["finished:completed"], (statuses, output[-4000:])
+    status = run_status(env, run_id)
+    assert status == "finished:completed", (status, output[-4000:])
 
     results_files = list(out_dir.glob("*/results.json"))
     assert len(results_files) == 1, output[-4000:]
@@ -265,9 +157,9 @@ def test_flwr_run_federates_a_model_defined_outside_the_package(tmp_path):
         )
     )
     pythonpath = os.pathsep.join(filter(None, [str(zoo), os.environ.get("PYTHONPATH")]))
-    with _superlink(tmp_path, {"PYTHONPATH": pythonpath}) as env:
+    with _superlink(tmp_path, {"PYTHONPATH": pythonpath}) as link:
         results, run_dir = _run_two_rounds(
-            env,
+            link.env,
             tmp_path / "outputs",
             "strategy='fedavg' vsr.model='outside_vsr:ShuffleVSR' "
             "vsr.model-kwargs='upscale = 4, channels = 8' local-steps=2 "

@@ -52,7 +52,9 @@ def test_fedvsr_weights_reject_bad_losses(losses):
         fedvsr_weights(losses, 1, 10)
 
 
-def _content(value: float, loss: float, num_examples: int = 4, **arrays) -> RecordDict:
+def _content(
+    value: float, loss: float, num_examples: float = 4, **arrays
+) -> RecordDict:
     arrays = arrays or {"w": np.full((2, 2), value, dtype=np.float32)}
     return RecordDict(
         {
@@ -101,10 +103,17 @@ def test_fedvsr_aggregates_with_its_weights(reply_factory):
         (_content(1.0, float("inf")), "not finite and positive"),
         (_content(1.0, -0.2), "not finite and positive"),
         (_content(1.0, 0.3, 0), "'num-examples' = 0.0"),
+        (_content(1.0, 0.3, 2.5), "not a whole number"),
         (_content(1.0, 0.3, w=np.zeros((3, 2), np.float32)), "is (3, 2) float32"),
         (_content(1.0, 0.3, w=np.zeros((2, 2), np.float64)), "expected (2, 2) float32"),
         (_content(1.0, 0.3, v=np.zeros((2, 2), np.float32)), "array keys differ"),
         (_content(1.0, 0.3, w=np.full((2, 2), np.nan, np.float32)), "NaN or inf"),
+        (_content(1.0, 0.3, w=np.full((2, 2), -np.inf, np.float32)), "NaN or inf"),
+        (_content(1.0, 0.3, w=np.zeros((2, 2), np.int32)), "expected (2, 2) float32"),
+        (_content(1.0, 0.3, w=np.zeros(4, np.float32)), "is (4,) float32"),
+        (_content(1.0, 0.3, 10**12), "exceeds max-num-examples"),
+        (_content(1.0, 0.3, -5), "not finite and positive"),
+        (_content(1.0, 5e6), "exceeds max-train-loss"),
         (
             RecordDict(
                 {
@@ -113,6 +122,16 @@ def test_fedvsr_aggregates_with_its_weights(reply_factory):
                 }
             ),
             "metric 'train_loss' missing",
+        ),
+        (
+            RecordDict(
+                {
+                    "arrays": ArrayRecord({"w": Array(np.zeros((2, 2), np.float32))}),
+                    "more": ArrayRecord({"w": Array(np.zeros((2, 2), np.float32))}),
+                    "metrics": MetricRecord({"train_loss": 0.3, "num-examples": 3}),
+                }
+            ),
+            "expected exactly one ArrayRecord, got 2",
         ),
     ],
 )

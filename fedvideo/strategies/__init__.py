@@ -23,6 +23,7 @@ from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, RoundReport
 from fedvideo.strategies.fedprox import FedProx
 from fedvideo.strategies.fedvsr import FedVSR, fedvsr_weights, hellinger_distance
 from fedvideo.strategies.fedvssl import LossAware, SWAMixed, fedvssl_weights
+from fedvideo.strategies.validation import ReplyLimits
 
 __all__ = [
     "STRATEGIES",
@@ -33,6 +34,8 @@ __all__ = [
     "FedVideoStrategy",
     "FedVSSLConfig",
     "LossAware",
+    "ReliabilityConfig",
+    "ReplyLimits",
     "RoundReport",
     "SWAMixed",
     "build_strategy",
@@ -70,6 +73,24 @@ class FedProxConfig:
     mu: float = dataclasses.field(metadata=at_least(0.0))
 
 
+@dataclasses.dataclass(frozen=True)
+class ReliabilityConfig:
+    """Reply acceptance and failure injection (``[..config.reliability]``)."""
+
+    min_train_replies: int = dataclasses.field(metadata=at_least(1))
+    max_num_examples: int = dataclasses.field(metadata=at_least(1))
+    max_train_loss: float
+    upload_loss: float = dataclasses.field(metadata=in_unit_interval())
+
+    def __post_init__(self) -> None:
+        """Reject a loss bound that no sound reply could meet."""
+        if not self.max_train_loss > 0:
+            raise ConfigError(
+                "run config 'reliability.max-train-loss' must be > 0, got "
+                f"{self.max_train_loss}"
+            )
+
+
 def _strategy_options(name: str, run_config: Mapping[str, Any]) -> dict[str, Any]:
     """Method-specific constructor arguments of strategy ``name``."""
     if name == "fedprox":
@@ -95,8 +116,13 @@ def build_strategy(
         the strategy's settings are invalid.
     """
     cls = lookup(STRATEGIES, "strategy", federation.strategy)
+    reliability = parse_section(run_config, ReliabilityConfig, "reliability")
     return cls(
         num_rounds=federation.num_server_rounds,
+        min_train_replies=reliability.min_train_replies,
+        upload_loss=reliability.upload_loss,
+        seed=federation.seed,
+        limits=ReplyLimits(reliability.max_num_examples, reliability.max_train_loss),
         fraction_train=federation.fraction_train,
         min_train_nodes=federation.min_train_nodes,
         fraction_evaluate=federation.fraction_evaluate,

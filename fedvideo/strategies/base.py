@@ -11,10 +11,18 @@ import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy import FedAvg, Result
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
-from fedvideo.strategies.validation import ArraySpec, array_specs, reject_reason
+from fedvideo.strategies.failures import upload_lost
+from fedvideo.strategies.rounds import EvaluateFn, ResumedRounds
+from fedvideo.strategies.validation import (
+    DEFAULT_LIMITS,
+    ArraySpec,
+    ReplyLimits,
+    array_specs,
+    reject_reason,
+)
 
 __all__ = ["ClientUpdate", "FedVideoStrategy", "RoundReport", "averaged_array"]
 
@@ -44,14 +52,19 @@ class RoundReport:
     clients: list[dict] = field(default_factory=list)
     dropped: list[dict] = field(default_factory=list)
     diagnostics: dict[str, float] = field(default_factory=dict)
+    skipped: str | None = None  # why the round kept the previous global model
 
 
 class FedVideoStrategy(FedAvg):
     """Flower's FedAvg, hardened for unattended video runs.
 
     Training replies with an error, missing metrics, a loss that is not finite and
-    positive, or arrays that do not match the global model are dropped with a
-    logged reason, and the round goes on with the rest. Subclasses change how the
+    positive or beyond ``limits``, an implausible number of examples, or arrays
+    that do not match the global model are dropped with a logged reason, and the
+    round goes on with the rest; with fewer than ``min_train_replies`` left the
+    round keeps the previous global model. For robustness experiments,
+    ``upload_loss`` discards each upload with that probability before it is read
+    (:func:`~fedvideo.strategies.failures.upload_lost`). Subclasses change how the
     accepted updates are weighted by overriding :meth:`aggregation_weights`.
     Every round's per-client losses, weights and reported metrics are kept in
     ``reports``.
@@ -62,15 +75,40 @@ class FedVideoStrategy(FedAvg):
     ----------
     num_rounds : int
         Total number of rounds (loss-aware schedules depend on it).
+    min_train_replies : int, optional
+        Accepted replies a round needs to update the global model.
+    upload_loss : float, optional
+        Probability in [0, 1] that a client's upload is lost (failure injection).
+    seed : int, optional
+        Seed of the failure injection.
+    limits : ReplyLimits, optional
+        Largest number of examples and loss a reply may report.
     **fedavg_kwargs
         Passed on to :class:`flwr.serverapp.strategy.FedAvg`.
     """
 
     loss_key = "train_loss"
 
-    def __init__(self, *, num_rounds: int, **fedavg_kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        num_rounds: int,
+        min_train_replies: int = 1,
+        upload_loss: float = 0.0,
+        seed: int = 0,
+        limits: ReplyLimits = DEFAULT_LIMITS,
+        **fedavg_kwargs,
+    ) -> None:
         super().__init__(**fedavg_kwargs)
+        if min_train_replies < 1:
+            raise ValueError(f"min_train_replies must be >= 1, got {min_train_replies}")
+        if not 0.0 <= upload_loss <= 1.0:
+            raise ValueError(f"upload_loss must be in [0, 1], got {upload_loss}")
         self.num_rounds = num_rounds
+        self.min_train_replies = min_train_replies
+        self.upload_loss = upload_loss
+        self.seed = seed
+        self.limits = limits
         self.reports: dict[int, RoundReport] = {}
         self._reference: dict[str, ArraySpec] = {}
 
@@ -105,6 +143,32 @@ class FedVideoStrategy(FedAvg):
                 f"{type(self).__name__} keeps no state, got keys {sorted(state)}"
             )
 
+    def start(
+        self,
+        grid: Grid,
+        initial_arrays: ArrayRecord,
+        num_rounds: int = 3,
+        timeout: float = 3600,
+        train_config: ConfigRecord | None = None,
+        evaluate_config: ConfigRecord | None = None,
+        evaluate_fn: EvaluateFn | None = None,
+        *,
+        first_round: int = 1,
+    ) -> Result:
+        """Flower's ``start``, or, with ``first_round > 1``, its resumed form.
+
+        A run resumed from the checkpoint of round ``k`` passes
+        ``first_round = k + 1`` (with its state restored by
+        :meth:`load_state_dict`): rounds ``1..k`` and the round-0 evaluation
+        are skipped, and rounds ``k+1..num_rounds`` run with their true numbers
+        (see :class:`~fedvideo.strategies.rounds.ResumedRounds`).
+        """
+        args = (grid, initial_arrays, num_rounds, timeout)
+        configs = (train_config, evaluate_config, evaluate_fn)
+        if first_round == 1:
+            return super().start(*args, *configs)
+        return ResumedRounds(self, first_round).start(*args, *configs)
+
     def accept_replies(
         self, server_round: int, replies: Iterable[Message]
     ) -> list[Message]:
@@ -112,10 +176,19 @@ class FedVideoStrategy(FedAvg):
         report = self.reports.setdefault(server_round, RoundReport())
         accepted = []
         for reply in replies:
-            reason = reject_reason(
-                reply, self._reference, self.loss_key, self.weighted_by_key
-            )
             node_id = reply.metadata.src_node_id
+            if self._lost_in_transit(server_round, reply):
+                reason = (
+                    f"upload lost (failure injection, upload-loss {self.upload_loss})"
+                )
+                log(INFO, "round %d: node %d: %s", server_round, node_id, reason)
+                report.dropped.append(
+                    {"node_id": node_id, "reason": reason, "injected": True}
+                )
+                continue
+            reason = reject_reason(
+                reply, self._reference, self.loss_key, self.weighted_by_key, self.limits
+            )
             if reason is None:
                 accepted.append(reply)
                 continue
@@ -127,6 +200,9 @@ class FedVideoStrategy(FedAvg):
                 reason,
             )
             report.dropped.append({"node_id": node_id, "reason": reason})
+        # Arrival order varies from run to run; a fixed order makes the float
+        # sums of the aggregation, and so a resumed run, reproducible.
+        accepted.sort(key=lambda r: (self._client_key(r), r.metadata.src_node_id))
         return accepted
 
     def aggregate_train(
@@ -135,7 +211,13 @@ class FedVideoStrategy(FedAvg):
         """Drop unsound replies, weight the rest, and average their arrays."""
         accepted = self.accept_replies(server_round, replies)
         log(INFO, "aggregate_train: %d replies accepted", len(accepted))
-        if not accepted:
+        if len(accepted) < self.min_train_replies:
+            reason = (
+                f"{len(accepted)} accepted replies, fewer than min-train-replies "
+                f"({self.min_train_replies}): the global model is kept"
+            )
+            log(WARNING, "round %d: %s", server_round, reason)
+            self.reports[server_round].skipped = reason
             return None, None
         metrics = [next(iter(r.content.metric_records.values())) for r in accepted]
         updates = [
@@ -177,6 +259,22 @@ class FedVideoStrategy(FedAvg):
             for u, w, m in zip(updates, weights, metrics, strict=True)
         ]
         return arrays, train_metrics
+
+    @staticmethod
+    def _client_key(reply: Message) -> int:
+        """Return the reply's partition id, else its node id: a stable client key."""
+        if not reply.has_error() and len(reply.content.metric_records) == 1:
+            metrics = next(iter(reply.content.metric_records.values()))
+            if isinstance(metrics.get("partition_id"), int):
+                return int(metrics["partition_id"])
+        return reply.metadata.src_node_id
+
+    def _lost_in_transit(self, server_round: int, reply: Message) -> bool:
+        """Whether failure injection loses this reply (keyed by its client key)."""
+        if self.upload_loss == 0.0:
+            return False
+        client_key = self._client_key(reply)
+        return upload_lost(self.seed, server_round, client_key, self.upload_loss)
 
     def _with_reference_dtypes(self, arrays: ArrayRecord) -> ArrayRecord:
         """Cast averaged arrays back to the global model's dtypes.

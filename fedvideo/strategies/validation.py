@@ -4,13 +4,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from flwr.app import ArrayRecord, Message, MetricRecord
 
-__all__ = ["ArraySpec", "array_specs", "reject_reason"]
+__all__ = ["DEFAULT_LIMITS", "ArraySpec", "ReplyLimits", "array_specs", "reject_reason"]
 
 ArraySpec = tuple[tuple[int, ...], str]  # (shape, dtype)
+
+
+@dataclass(frozen=True)
+class ReplyLimits:
+    """Largest values a sound reply may report (run config keys of the same name).
+
+    Parameters
+    ----------
+    max_num_examples : int
+        Upper bound of ``num-examples``: a client claiming more would dominate
+        an example-weighted average.
+    max_train_loss : float
+        Upper bound of the training loss: a diverged client, or a lie that
+        would skew loss-aware weights.
+    """
+
+    max_num_examples: int = 10_000_000
+    max_train_loss: float = 1e3
+
+
+#: The limits of a strategy built without run config (tests, library use).
+DEFAULT_LIMITS = ReplyLimits()
 
 
 def array_specs(arrays: ArrayRecord) -> dict[str, ArraySpec]:
@@ -29,14 +52,16 @@ def reject_reason(
     reference: Mapping[str, ArraySpec],
     loss_key: str = "train_loss",
     weight_key: str = "num-examples",
+    limits: ReplyLimits = DEFAULT_LIMITS,
 ) -> str | None:
     """Return why ``reply`` must not be aggregated, or ``None`` if it is sound.
 
     A reply is rejected when it carries an error, does not hold exactly one
-    ArrayRecord and one MetricRecord, lacks ``loss_key`` or ``weight_key``, reports
-    a loss that is not finite and positive or a non-positive number of examples,
-    or when its arrays differ from the global model in keys, shapes or dtypes, or
-    contain NaN/inf.
+    ArrayRecord and one MetricRecord, lacks ``loss_key`` or ``weight_key``,
+    reports a loss that is not finite and positive or above
+    ``limits.max_train_loss``, a number of examples that is not a positive
+    integer up to ``limits.max_num_examples``, or when its arrays differ from
+    the global model in keys, shapes or dtypes, or contain NaN/inf.
     """
     if reply.has_error():
         return f"client error: {reply.error.reason}"
@@ -58,6 +83,18 @@ def reject_reason(
         return f"'{loss_key}' = {loss} is not finite and positive"
     if not (math.isfinite(weight) and weight > 0):
         return f"'{weight_key}' = {weight} is not finite and positive"
+    if loss > limits.max_train_loss:
+        return (
+            f"'{loss_key}' = {loss:g} exceeds max-train-loss "
+            f"({limits.max_train_loss:g})"
+        )
+    if weight != int(weight):
+        return f"'{weight_key}' = {weight} is not a whole number"
+    if weight > limits.max_num_examples:
+        return (
+            f"'{weight_key}' = {weight:g} exceeds max-num-examples "
+            f"({limits.max_num_examples})"
+        )
 
     if set(arrays.keys()) != set(reference):
         missing = sorted(set(reference) - set(arrays.keys()))[:3]

@@ -1,0 +1,153 @@
+"""Robustness to lost uploads: final quality per strategy and upload-loss rate.
+
+Reads finished runs that differ in ``strategy`` and ``reliability.upload-loss``
+(see docs/reliability.md), and writes a Markdown table, a JSON summary and a plot
+of the final held-out metric against the share of lost uploads.
+
+Usage::
+
+    python -m fedvideo.robustness outputs/RUN ... --metric psnr \
+        --plot docs/results/robustness.png --json docs/results/robustness.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fedvideo.compare import load_results, summary_row
+
+__all__ = ["main", "markdown_table", "robustness_rows"]
+
+
+def _lost_uploads(results: Mapping[str, Any]) -> tuple[int, int]:
+    """Count the uploads lost by failure injection and those sent, all rounds."""
+    lost = sent = 0
+    for entry in results["rounds"]:
+        injected = sum(1 for d in entry.get("dropped", []) if d.get("injected"))
+        lost += injected
+        sent += injected + len(entry.get("clients", []))
+        sent += sum(1 for d in entry.get("dropped", []) if not d.get("injected"))
+    return lost, sent
+
+
+def robustness_rows(
+    runs: Sequence[Mapping[str, Any]], metric: str = "psnr"
+) -> list[dict[str, Any]]:
+    """Summarise runs as one row per (strategy, upload-loss), sorted.
+
+    Parameters
+    ----------
+    runs : sequence of mapping
+        Parsed ``results.json`` of finished runs.
+    metric : str, optional
+        Held-out metric whose final value is compared.
+
+    Returns
+    -------
+    list of dict
+        ``strategy``, ``upload_loss``, the final ``metric``, its change from the
+        same strategy's run without loss (``drop``, None when that run is
+        missing), the lost and sent uploads, rounds that kept the previous model
+        (``skipped_rounds``) and the status.
+
+    Raises
+    ------
+    ValueError
+        If two runs share a strategy and upload-loss rate.
+    """
+    rows: dict[tuple[str, float], dict[str, Any]] = {}
+    for results in runs:
+        config = results["config"]
+        key = (str(config["strategy"]), float(config["reliability.upload-loss"]))
+        if key in rows:
+            raise ValueError(f"two runs of strategy {key[0]} at upload-loss {key[1]}")
+        lost, sent = _lost_uploads(results)
+        rows[key] = {
+            "strategy": key[0],
+            "upload_loss": key[1],
+            metric: summary_row(results, [metric])[metric],
+            "lost_uploads": lost,
+            "sent_uploads": sent,
+            "skipped_rounds": sum(1 for r in results["rounds"] if r.get("skipped")),
+            "status": results.get("status", "?"),
+        }
+    for (strategy, _), row in rows.items():
+        reference = rows.get((strategy, 0.0))
+        row["drop"] = row[metric] - reference[metric] if reference else None
+    return [rows[key] for key in sorted(rows)]
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], metric: str = "psnr") -> str:
+    """Rows of :func:`robustness_rows` as a Markdown table, one line per rate."""
+    strategies = sorted({row["strategy"] for row in rows})
+    rates = sorted({row["upload_loss"] for row in rows})
+    by_key = {(row["strategy"], row["upload_loss"]): row for row in rows}
+    header = ["upload loss"]
+    for strategy in strategies:
+        header += [f"{strategy} {metric}", f"{strategy} change", f"{strategy} lost"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rate in rates:
+        cells = [f"{rate:.0%}"]
+        for strategy in strategies:
+            row = by_key.get((strategy, rate))
+            if row is None:
+                cells += ["", "", ""]
+                continue
+            drop = "" if row["drop"] is None else f"{row['drop']:+.3f}"
+            lost = f"{row['lost_uploads']}/{row['sent_uploads']}"
+            cells += [f"{row[metric]:.3f}", drop, lost]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: Sequence[Mapping[str, Any]], metric: str, path: Path) -> None:
+    """Plot the final ``metric`` against the upload-loss rate, per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from fedvideo.utils import atomic_savefig
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for strategy in sorted({row["strategy"] for row in rows}):
+        points = [
+            (r["upload_loss"], r[metric]) for r in rows if r["strategy"] == strategy
+        ]
+        xs, ys = zip(*points, strict=True)
+        axis.plot([100 * x for x in xs], ys, marker="o", label=strategy)
+    axis.set_xlabel("uploads lost (%)")
+    axis.set_ylabel(f"final held-out {metric}")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    atomic_savefig(figure, path)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the robustness table; optionally write the JSON summary and plot."""
+    parser = argparse.ArgumentParser(prog="python -m fedvideo.robustness")
+    parser.add_argument("runs", nargs="+", help="run folders (or results.json files)")
+    parser.add_argument("--metric", default="psnr")
+    parser.add_argument("--plot", type=Path, help="PNG of the metric against loss")
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    args = parser.parse_args(argv)
+    rows = robustness_rows([load_results(r) for r in args.runs], args.metric)
+    print(markdown_table(rows, args.metric))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.plot:
+        plot(rows, args.metric, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
