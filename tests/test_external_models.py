@@ -4,16 +4,14 @@ import textwrap
 
 import pytest
 import torch
+from tiny_tasks import tiny_task
 
 from fedvideo.config import (
     ConfigError,
-    FederationConfig,
-    default_run_config,
-    parse_section,
 )
 from fedvideo.models import build_vsr_model, check_vsr_contract
 from fedvideo.models.external import load_factory, parse_model_kwargs
-from fedvideo.tasks import ClientInfo, RoundInfo, build_task
+from fedvideo.tasks import ClientInfo, RoundInfo
 
 EXTERNAL_MODULE = textwrap.dedent(
     '''
@@ -110,21 +108,7 @@ def test_bundled_presets_take_size_overrides():
 
 
 def _task(**overrides):
-    config = default_run_config(
-        {
-            "synthetic.train-videos": 2,
-            "synthetic.test-videos": 1,
-            "synthetic.frames": 4,
-            "synthetic.height": 32,
-            "synthetic.width": 32,
-            "vsr.gt-crop": 32,
-            "vsr.num-frames": 4,
-            "vsr.batch-size": 2,
-            "local-steps": 1,
-            **overrides,
-        }
-    )
-    return build_task(config, parse_section(config, FederationConfig))
+    return tiny_task(**{"synthetic.train-videos": 2, "local-steps": 1, **overrides})[0]
 
 
 def test_vsr_task_trains_an_external_model(external_module):

@@ -6,30 +6,14 @@ import pytest
 import torch
 from flwr.app import RecordDict
 from test_vsr_folders import make_reds, make_vid4
+from tiny_tasks import tiny_task
 
 import dataset_preparation as cli
-from fedvideo.config import FederationConfig, default_run_config, parse_section
 from fedvideo.data.errors import DatasetError
 from fedvideo.data.synthetic_action import write_synthetic_action_dataset
-from fedvideo.tasks import ClientInfo, RoundInfo, build_task
+from fedvideo.tasks import ClientInfo, RoundInfo
 
 CPU = torch.device("cpu")
-VSR_TINY = {
-    "synthetic.train-videos": 4,
-    "synthetic.test-videos": 1,
-    "synthetic.frames": 4,
-    "synthetic.height": 32,
-    "synthetic.width": 32,
-    "vsr.gt-crop": 32,
-    "vsr.num-frames": 4,
-    "vsr.batch-size": 2,
-    "local-steps": 2,
-}
-
-
-def _task(**overrides):
-    config = default_run_config(overrides)
-    return build_task(config, parse_section(config, FederationConfig))
 
 
 def _local(folder, partition_id: int = 0, num_partitions: int = 1) -> ClientInfo:
@@ -80,7 +64,7 @@ def test_missing_data_dir_names_the_key_and_the_path(tmp_path):
 # ---------------------------------------------------------------------- vsr
 def test_vsr_trains_on_the_local_folder_instead_of_a_partition(tmp_path):
     root = make_reds(tmp_path / "site-a", ("000", "001", "002"))
-    task = _task(**VSR_TINY)  # the run config's dataset stays synthetic
+    task = tiny_task()[0]  # the run config's dataset stays synthetic
     client = _local(root, partition_id=1, num_partitions=2)
     assert [v.name for v in task.client_videos(client)] == ["001", "002"]  # no REDS4
     result = task.train(task.build_model(), client, RoundInfo(1, 2), CPU, RecordDict())
@@ -93,7 +77,7 @@ def test_vsr_trains_on_the_local_folder_instead_of_a_partition(tmp_path):
 
 
 def test_vsr_local_folder_without_training_clips_is_named(tmp_path):
-    task = _task(**VSR_TINY)
+    task = tiny_task()[0]
     vid4 = make_vid4(tmp_path / "Vid4")
     with pytest.raises(DatasetError, match="'data-dir'.*no training clips") as err:
         task.client_videos(_local(vid4))
@@ -116,7 +100,7 @@ def test_ssl_takes_every_training_video_of_a_prepared_local_folder(tmp_path):
         frames=16,
         size=36,
     )
-    task = _task(task="ssl")
+    task = tiny_task(task="ssl")[0]
     videos = task.client_videos(_local(root, partition_id=1, num_partitions=2))
     assert len(videos) == 4 and {v.label for v in videos} == {0, 1}
 
@@ -130,7 +114,7 @@ def test_pose_uses_the_local_mpii_folder_at_the_clients_resolution(tmp_path):
     root = tmp_path / "mpii-site"
     argv = ["synthetic-pose", "--out", str(root), "--train-images", "3"]
     assert cli.main([*argv, "--test-images", "1", "--image-size", "64"]) == 0
-    task = _task(
+    task = tiny_task(
         task="pose",
         **{
             "local-steps": 1,
@@ -140,7 +124,7 @@ def test_pose_uses_the_local_mpii_folder_at_the_clients_resolution(tmp_path):
             "synthetic-pose.test-images": 1,
             "synthetic-pose.image-size": 64,
         },
-    )
+    )[0]
     client = _local(root, partition_id=1, num_partitions=2)
     part = task.client_partition(client)
     assert part.resolution == (32, 24) and part.samples == (0, 1, 2)

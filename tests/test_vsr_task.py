@@ -6,44 +6,23 @@ import math
 import pytest
 import torch
 from flwr.app import ArrayRecord, RecordDict
+from tiny_tasks import tiny_task
 
 from fedvideo.after_round import AfterRound
 from fedvideo.checkpoint import load_round_checkpoint
-from fedvideo.config import (
-    ConfigError,
-    FederationConfig,
-    default_run_config,
-    parse_section,
-)
+from fedvideo.config import ConfigError
 from fedvideo.data.errors import DatasetError
 from fedvideo.data.synthetic_vsr import write_synthetic_reds
 from fedvideo.results import RunRecorder
 from fedvideo.strategies import build_strategy
-from fedvideo.tasks import ClientInfo, RoundInfo, build_task
+from fedvideo.tasks import ClientInfo, RoundInfo
 from fedvideo.tasks.vsr import bicubic_upsample
 
 CPU = torch.device("cpu")
-TINY = {
-    "synthetic.train-videos": 4,
-    "synthetic.test-videos": 1,
-    "synthetic.frames": 4,
-    "synthetic.height": 32,
-    "synthetic.width": 32,
-    "vsr.gt-crop": 32,
-    "vsr.num-frames": 4,
-    "vsr.batch-size": 2,
-    "local-steps": 2,
-}
-
-
-def _task(**overrides):
-    config = default_run_config({**TINY, **overrides})
-    federation = parse_section(config, FederationConfig)
-    return build_task(config, federation), federation, config
 
 
 def test_train_round_changes_model_and_reports_loss():
-    task, _, _ = _task()
+    task, _, _ = tiny_task()
     model = task.build_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     result = task.train(model, ClientInfo(0, 2), RoundInfo(1, 3), CPU, RecordDict())
@@ -58,13 +37,13 @@ def test_train_round_changes_model_and_reports_loss():
 
 
 def test_build_model_is_identical_across_processes_by_seed():
-    task, _, _ = _task()
+    task, _, _ = tiny_task()
     a, b = task.build_model().state_dict(), task.build_model().state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_evaluate_global_reports_model_and_bicubic():
-    task, _, _ = _task()
+    task, _, _ = tiny_task()
     metrics = task.evaluate_global(task.build_model(), CPU)
     assert set(metrics) == {"psnr", "ssim", "psnr_bicubic", "ssim_bicubic"}
     assert 10 < metrics["psnr_bicubic"] < 50
@@ -79,7 +58,7 @@ def test_bicubic_upsample_shape_and_range():
 
 def test_missing_dataset_folder_named(tmp_path):
     missing = tmp_path / "nope"
-    task, _, _ = _task(**{"vsr.dataset": str(missing)})
+    task, _, _ = tiny_task(**{"vsr.dataset": str(missing)})
     with pytest.raises(DatasetError, match="nope"):
         task.train(
             task.build_model(), ClientInfo(0, 1), RoundInfo(1, 1), CPU, RecordDict()
@@ -96,7 +75,7 @@ def test_partition_id_out_of_range():
 def test_trains_on_reds_layout_folder(tmp_path):
     root = tmp_path / "REDS"
     write_synthetic_reds(root, seed=1, num_videos=2, num_frames=4, height=32, width=32)
-    task, _, _ = _task(**{"vsr.dataset": str(root)})
+    task, _, _ = tiny_task(**{"vsr.dataset": str(root)})
     result = task.train(task.build_model(), ClientInfo(0, 1), RoundInfo(1, 1), CPU, {})
     assert math.isfinite(result.train_loss)
     metrics = task.evaluate_global(task.build_model(), CPU)  # REDS4 clips
@@ -104,7 +83,7 @@ def test_trains_on_reds_layout_folder(tmp_path):
 
 
 def test_after_round_checkpoints_and_records(tmp_path):
-    task, federation, config = _task(**{"eval-every": 2, "num-server-rounds": 3})
+    task, federation, config = tiny_task(**{"eval-every": 2, "num-server-rounds": 3})
     strategy = build_strategy(federation, config)
     model = task.build_model()
     recorder = RunRecorder(tmp_path, config, task.plot)
@@ -136,19 +115,19 @@ MULTIGRID = {
 
 
 def test_multigrid_round_schedule_follows_the_stages():
-    task, _, _ = _task(**MULTIGRID)
+    task, _, _ = tiny_task(**MULTIGRID)
     schedule = [task.round_schedule(r) for r in range(1, 7)]
     assert [(s["stage"], s["gt_crop"], s["num_frames"]) for s in schedule] == [
         (1, 16, 4), (2, 16, 6), (3, 16, 8), (4, 32, 4), (5, 32, 6), (6, 32, 8),
     ]  # fmt: skip
     assert {s["stages"] for s in schedule} == {6}
     assert task.round_schedule(1)["lr_crop"] == 4
-    plain, _, _ = _task()
+    plain, _, _ = tiny_task()
     assert plain.round_schedule(1) == {}
 
 
 def test_multigrid_round_trains_the_stage_shape_and_restarts_the_lr():
-    task, _, config = _task(**MULTIGRID)
+    task, _, config = tiny_task(**MULTIGRID)
     lr = config["vsr.lr"]
     # Round 4 starts the second spatial stage: full LR at its first step.
     plan = task.round_plan(RoundInfo(4, 6), steps=5)
@@ -168,7 +147,7 @@ def test_multigrid_round_trains_the_stage_shape_and_restarts_the_lr():
 
 
 def test_large_batch_scaling_and_warmup_without_multigrid():
-    task, _, config = _task(
+    task, _, config = tiny_task(
         **{
             "vsr.batch-size": 4,
             "vsr.reference-batch-size": 2,
@@ -182,7 +161,7 @@ def test_large_batch_scaling_and_warmup_without_multigrid():
                * (1 + math.cos(math.pi * 4 / 20)))
     )  # fmt: skip
     assert (plan.gt_crop, plan.num_frames) == (32, 4)
-    unscaled = _task()[0].round_plan(RoundInfo(1, 2), steps=10)
+    unscaled = tiny_task()[0].round_plan(RoundInfo(1, 2), steps=10)
     assert unscaled.lr_at(0) == pytest.approx(config["vsr.lr"])
 
 
@@ -190,20 +169,21 @@ def test_multigrid_config_errors_are_named():
     with pytest.raises(
         ConfigError, match="has 6 stages .* needs num-server-rounds >= 6, got 3"
     ):
-        _task(**{**MULTIGRID, "num-server-rounds": 3})
-    task, _, _ = _task(**{**MULTIGRID, "num-server-rounds": 3,
+        tiny_task(**{**MULTIGRID, "num-server-rounds": 3})
+    task, _, _ = tiny_task(**{**MULTIGRID, "num-server-rounds": 3,
                           "multigrid-schedule.temporal-stages": 1})  # fmt: skip
     assert [task.round_schedule(r)["gt_crop"] for r in (1, 2, 3)] == [16, 32, 32]
     with pytest.raises(ConfigError, match="run config 'multigrid': task 'pose'"):
-        _task(multigrid=True, task="pose")
+        tiny_task(multigrid=True, task="pose")
     with pytest.raises(ConfigError, match="vsr.warmup-fraction"):
-        _task(**{"vsr.warmup-fraction": 1.0})
+        tiny_task(**{"vsr.warmup-fraction": 1.0})
 
 
 def test_multigrid_stage_change_rereads_no_cached_frame(tmp_path):
     root = tmp_path / "REDS"
     write_synthetic_reds(root, seed=2, num_videos=2, num_frames=4, height=32, width=32)
-    task, _, _ = _task(**{**MULTIGRID, "vsr.dataset": str(root), "vsr.num-frames": 4})
+    overrides = {**MULTIGRID, "vsr.dataset": str(root), "vsr.num-frames": 4}
+    task, _, _ = tiny_task(**overrides)
     client, model = ClientInfo(0, 1), task.build_model()
     task.train(model, client, RoundInfo(1, 6), CPU, RecordDict())  # crop 16, 2 frames
     cache = task.splits().train[0].cache
@@ -219,8 +199,8 @@ def test_multigrid_stage_change_rereads_no_cached_frame(tmp_path):
 
 
 def test_tiled_evaluation_matches_whole_clip_evaluation():
-    whole, _, _ = _task()
-    tiled, _, _ = _task(
+    whole, _, _ = tiny_task()
+    tiled, _, _ = tiny_task(
         **{"vsr.eval-tile": "0,16,16", "vsr.eval-tile-overlap": "0,8,8"}
     )
     model = whole.build_model()
@@ -228,17 +208,17 @@ def test_tiled_evaluation_matches_whole_clip_evaluation():
     b = tiled.evaluate_global(model, CPU)
     assert b["psnr_bicubic"] == a["psnr_bicubic"]
     assert abs(b["psnr"] - a["psnr"]) < 0.05  # BasicVSR's flow sees the whole frame
-    single, _, _ = _task(**{"vsr.eval-tile": "0,0,0"})  # one tile = the whole clip
+    single, _, _ = tiny_task(**{"vsr.eval-tile": "0,0,0"})  # one tile = the whole clip
     assert single.evaluate_global(model, CPU)["psnr"] == a["psnr"]
     with pytest.raises(ConfigError, match="'vsr.eval-tile'.*frames,height,width"):
-        _task(**{"vsr.eval-tile": "16,16"})
+        tiny_task(**{"vsr.eval-tile": "16,16"})
 
 
 def test_multigrid_sliding_window_models_take_the_spatial_cycle_only():
     edvr = {**MULTIGRID, "vsr.model": "edvr-tiny", "vsr.num-frames": 5}
-    task, _, _ = _task(**edvr)
+    task, _, _ = tiny_task(**edvr)
     with pytest.raises(ConfigError, match="sliding-window.*temporal-stages = 1"):
         task.initial_model()
-    spatial, _, _ = _task(**{**edvr, "multigrid-schedule.temporal-stages": 1})
+    spatial, _, _ = tiny_task(**{**edvr, "multigrid-schedule.temporal-stages": 1})
     assert getattr(spatial.initial_model(), "sliding_window", False)
     assert [spatial.round_schedule(r)["num_frames"] for r in (1, 6)] == [5, 5]
