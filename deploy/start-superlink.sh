@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start a SuperLink with TLS and SuperNode authentication, in the background.
 set -euo pipefail
+# shellcheck source=deploy/launch.sh
+source "$(dirname "$0")/launch.sh"
 
 usage() {
     cat >&2 <<USAGE
@@ -34,24 +36,14 @@ done
 for file in ca.crt server.pem server.key; do
     [[ -f $certs/$file ]] || { echo "$0: $certs/$file does not exist (make-certs.sh)" >&2; exit 1; }
 done
-command -v flower-superlink >/dev/null || { echo "$0: flower-superlink not on PATH (activate the venv)" >&2; exit 1; }
-mkdir -p "$run_dir"
-pidfile="$run_dir/superlink.pid"
-if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "$0: a SuperLink from $pidfile is running (PID $(cat "$pidfile"))" >&2
-    exit 1
-fi
-
-# setsid: the SuperLink leads its own process group, so stop.sh also stops the
-# ServerApp processes it starts.
-setsid flower-superlink \
+require_command flower-superlink
+launch "$run_dir/superlink.pid" "$run_dir/superlink.log" \
+    flower-superlink \
     --ssl-ca-certfile "$certs/ca.crt" \
     --ssl-certfile "$certs/server.pem" \
     --ssl-keyfile "$certs/server.key" \
     --enable-supernode-auth \
     --disable-runtime-dependency-installation \
     --database "$run_dir/state.db" \
-    --host "$host" --port "$port" \
-    >>"$run_dir/superlink.log" 2>&1 </dev/null &
-echo $! >"$pidfile"
-echo "SuperLink PID $! on $host:$port; log $run_dir/superlink.log; pid file $pidfile"
+    --host "$host" --port "$port"
+echo "SuperLink PID $launched_pid on $host:$port; log $run_dir/superlink.log; pid file $run_dir/superlink.pid"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start an authenticated SuperNode (TLS) in the background.
 set -euo pipefail
+# shellcheck source=deploy/launch.sh
+source "$(dirname "$0")/launch.sh"
 
 usage() {
     cat >&2 <<USAGE
@@ -41,21 +43,12 @@ done
 for file in "$ca" "$key"; do
     [[ -f $file ]] || { echo "$0: $file does not exist" >&2; exit 1; }
 done
-command -v flower-supernode >/dev/null || { echo "$0: flower-supernode not on PATH (activate the venv)" >&2; exit 1; }
-mkdir -p "$run_dir"
-pidfile="$run_dir/$name.pid"
-if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "$0: a SuperNode from $pidfile is running (PID $(cat "$pidfile"))" >&2
-    exit 1
-fi
-
-# setsid: the SuperNode leads its own process group (with its ClientApp processes).
-setsid flower-supernode \
+require_command flower-supernode
+launch "$run_dir/$name.pid" "$run_dir/$name.log" \
+    flower-supernode \
     --superlink "$superlink" \
     --root-certificates "$ca" \
     --auth-supernode-private-key "$key" \
     --node-config "$node_config" \
-    --port "$port" \
-    >>"$run_dir/$name.log" 2>&1 </dev/null &
-echo $! >"$pidfile"
-echo "SuperNode $name PID $!; log $run_dir/$name.log; pid file $pidfile"
+    --port "$port"
+echo "SuperNode $name PID $launched_pid; log $run_dir/$name.log; pid file $run_dir/$name.pid"

@@ -28,10 +28,9 @@ def _lost_uploads(results: Mapping[str, Any]) -> tuple[int, int]:
     """Count the uploads lost by failure injection and those sent, all rounds."""
     lost = sent = 0
     for entry in results["rounds"]:
-        injected = sum(1 for d in entry.get("dropped", []) if d.get("injected"))
-        lost += injected
-        sent += injected + len(entry.get("clients", []))
-        sent += sum(1 for d in entry.get("dropped", []) if not d.get("injected"))
+        dropped = entry.get("dropped", [])
+        lost += sum(1 for d in dropped if d.get("injected"))
+        sent += len(entry.get("clients", [])) + len(dropped)
     return lost, sent
 
 
