@@ -1,4 +1,9 @@
-"""fedvideo ClientApp: task-agnostic local training and evaluation."""
+"""fedvideo ClientApp: task-agnostic local training and evaluation.
+
+The run config names the task and the strategy; the ClientApp builds the task,
+loads the global weights into its model and runs the core's
+:func:`~fedvideo.fl.training.local_round` with the strategy's client-side hook.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,11 @@ from flwr.clientapp import ClientApp
 from torch import nn
 
 from fedvideo.config import FederationConfig, parse_section
-from fedvideo.tasks import ClientInfo, RoundInfo, Task, build_task
+from fedvideo.fl.client_info import ClientInfo
+from fedvideo.fl.task import RoundInfo, Task
+from fedvideo.fl.training import local_round
+from fedvideo.strategy import strategy_class
+from fedvideo.tasks import build_task
 from fedvideo.utils import configure_threads, select_device
 
 app = ClientApp()
@@ -22,7 +31,7 @@ def _receive(msg: Message, context: Context):
     model = task.build_model()
     task.load_global_state(model, msg.content["arrays"].to_torch_state_dict())
     client = ClientInfo.from_node_config(context.node_config)
-    return task, model.to(device), device, client
+    return federation, task, model.to(device), device, client
 
 
 def _arrays(task: Task, model: nn.Module) -> ArrayRecord:
@@ -33,14 +42,15 @@ def _arrays(task: Task, model: nn.Module) -> ArrayRecord:
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     """Train the received global model on this client's partition for one round."""
-    task, model, device, client = _receive(msg, context)
+    federation, task, model, device, client = _receive(msg, context)
     config = msg.content["config"]
     round_info = RoundInfo(
         server_round=int(config["server-round"]),
         num_rounds=int(config["num-rounds"]),
-        proximal_mu=float(config.get("proximal-mu", 0.0)),
+        config=dict(config),
     )
-    result = task.train(model, client, round_info, device, context.state)
+    hook = strategy_class(federation.strategy).client_term
+    result = local_round(task, model, client, round_info, device, context.state, hook)
     metrics = MetricRecord(
         {
             "train_loss": result.train_loss,
@@ -56,7 +66,7 @@ def train(msg: Message, context: Context) -> Message:
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     """Evaluate the received global model on this client's local data."""
-    task, model, device, client = _receive(msg, context)
+    _, task, model, device, client = _receive(msg, context)
     result = task.evaluate(model, client, device)
     metrics = MetricRecord({**result.metrics, "num-examples": result.num_examples})
     return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)

@@ -1,46 +1,71 @@
-"""Flower baseline entry point for data; see :mod:`fedvideo.data`."""
+"""Load the data of an experiment by name: a client's partition or the test set.
 
-from fedvideo.data.action_datasets import load_prepared_action_dataset
-from fedvideo.data.mpii import load_mpii
-from fedvideo.data.partition import (
-    partition_by_class,
-    partition_iid,
-    partition_iid_shuffled,
-    partition_kinetics_noniid,
-    partition_quantity_skew,
-    read_partition,
-    select_partition,
-)
-from fedvideo.data.pose import PoseEvalSet, PoseTrainSet
-from fedvideo.data.pose_partition import assign_pose_partitions
-from fedvideo.data.ssl_clips import CtPTrainClips, LabelledTrainClips, UniformClips
-from fedvideo.data.synthetic_action import synthetic_action_splits
-from fedvideo.data.synthetic_pose import synthetic_pose_records
-from fedvideo.data.synthetic_vsr import make_synthetic_videos, synthetic_vsr_splits
-from fedvideo.data.vsr_dataset import VSRTestClips, VSRTrainClips
-from fedvideo.data.vsr_folders import discover_vsr_dataset
+The datasets themselves live in their task packages
+(``fedvideo.tasks.<task>.data``); this entry point returns what a run config
+gives one client, or the server's held-out data, e.g.::
 
-__all__ = [
-    "CtPTrainClips",
-    "LabelledTrainClips",
-    "PoseEvalSet",
-    "PoseTrainSet",
-    "UniformClips",
-    "VSRTestClips",
-    "VSRTrainClips",
-    "assign_pose_partitions",
-    "discover_vsr_dataset",
-    "load_mpii",
-    "load_prepared_action_dataset",
-    "make_synthetic_videos",
-    "partition_by_class",
-    "partition_iid",
-    "partition_iid_shuffled",
-    "partition_kinetics_noniid",
-    "partition_quantity_skew",
-    "read_partition",
-    "select_partition",
-    "synthetic_action_splits",
-    "synthetic_pose_records",
-    "synthetic_vsr_splits",
-]
+    from fedvideo.dataset import load_client_data, load_test_data
+
+    videos = load_client_data(partition_id=0, num_partitions=4)
+    people = load_test_data({"task": "pose"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.fl.client_info import ClientInfo
+from fedvideo.fl.task import Task
+from fedvideo.tasks import build_task
+
+__all__ = ["load_client_data", "load_test_data"]
+
+
+def _task(overrides: Mapping[str, Any] | None) -> Task:
+    run_config = default_run_config(overrides)
+    return build_task(run_config, parse_section(run_config, FederationConfig))
+
+
+def load_client_data(
+    partition_id: int,
+    num_partitions: int,
+    overrides: Mapping[str, Any] | None = None,
+) -> Sequence[Any]:
+    """Return the training items of one client, as its ClientApp sees them.
+
+    Parameters
+    ----------
+    partition_id, num_partitions : int
+        The client's partition, as in a SuperNode's node config.
+    overrides : Mapping[str, Any], optional
+        Run-config keys that differ from ``[tool.flwr.app.config]``.
+
+    Returns
+    -------
+    Sequence
+        Videos (``vsr``, ``ssl``) or person records (``pose``).
+
+    Raises
+    ------
+    ConfigError
+        If a setting is invalid or the partition is out of range.
+    """
+    if not 0 <= partition_id < num_partitions:
+        raise ValueError(
+            f"partition_id {partition_id} out of range for {num_partitions} partitions"
+        )
+    client = ClientInfo(partition_id=partition_id, num_partitions=num_partitions)
+    return _task(overrides).client_data(client)
+
+
+def load_test_data(overrides: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """Return the held-out items the server evaluates on.
+
+    Raises
+    ------
+    ConfigError
+        If a setting is invalid or the dataset has no test split.
+    """
+    return _task(overrides).test_data()

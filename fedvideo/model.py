@@ -1,25 +1,48 @@
-"""Flower baseline entry point for models; see :mod:`fedvideo.models`."""
+"""Build the model of an experiment by name, as the ServerApp does.
 
-from fedvideo.models import VSR_MODELS, build_vsr_model
-from fedvideo.models.ctp import CtPHead, CtPModel
-from fedvideo.models.r3d import R3DBackbone, load_r3d18_backbone, r3d18_classifier
-from fedvideo.models.vit_weights import load_backbone_weights
-from fedvideo.models.vitpose import (
-    VITPOSE_SIZES,
-    ViTPose,
-    build_vitpose,
-)
+The models themselves live in their task packages
+(``fedvideo.tasks.<task>.models``); this entry point builds the one a run
+config names, e.g.::
 
-__all__ = [
-    "VITPOSE_SIZES",
-    "VSR_MODELS",
-    "CtPHead",
-    "CtPModel",
-    "R3DBackbone",
-    "ViTPose",
-    "build_vitpose",
-    "build_vsr_model",
-    "load_backbone_weights",
-    "load_r3d18_backbone",
-    "r3d18_classifier",
-]
+    from fedvideo.model import build_model
+
+    vsr = build_model({"vsr.model": "edvr-tiny"})
+    pose = build_model({"task": "pose", "pose.model": "vitpose-s"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.tasks import build_task
+
+__all__ = ["build_model"]
+
+
+def build_model(overrides: Mapping[str, Any] | None = None) -> nn.Module:
+    """Build the starting global model of the run config with ``overrides``.
+
+    Parameters
+    ----------
+    overrides : Mapping[str, Any], optional
+        Run-config keys that differ from ``[tool.flwr.app.config]``, e.g.
+        ``{"task": "ssl"}``.
+
+    Returns
+    -------
+    nn.Module
+        The model as round 1 starts from (pretrained weights loaded where the
+        run config names them), on the CPU.
+
+    Raises
+    ------
+    ConfigError
+        If an override names an unknown key or a setting is invalid.
+    """
+    run_config = default_run_config(overrides)
+    federation = parse_section(run_config, FederationConfig)
+    return build_task(run_config, federation).initial_model()

@@ -8,10 +8,10 @@ from flwr.app import ConfigRecord, Context
 from flwr.common.logger import log
 from flwr.serverapp import Grid, ServerApp
 
-from fedvideo.after_round import AfterRound
 from fedvideo.config import FederationConfig, parse_section
-from fedvideo.resume import start_point
-from fedvideo.strategies import build_strategy
+from fedvideo.fl.after_round import AfterRound
+from fedvideo.fl.resume import start_point
+from fedvideo.strategy import build_strategy
 from fedvideo.tasks import build_task
 from fedvideo.utils import atomic_torch_save, select_device
 

@@ -1,4 +1,4 @@
-"""Small utilities shared by the apps and tasks: seeding, devices, state I/O."""
+"""Small utilities shared by the apps, tasks and tools: seeding, devices, files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "CommandError",
     "atomic_savefig",
     "atomic_torch_save",
     "atomic_write",
@@ -22,6 +23,10 @@ __all__ = [
     "select_device",
     "set_seed",
 ]
+
+
+class CommandError(Exception):
+    """A ``fedvideo`` command cannot do what it was asked; the message says why."""
 
 
 def derive_seed(*parts: int) -> int:

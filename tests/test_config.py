@@ -9,7 +9,7 @@ from fedvideo.config import (
     flatten_config,
     parse_section,
 )
-from fedvideo.strategies import build_strategy
+from fedvideo.strategy import build_strategy
 from fedvideo.tasks import build_task
 
 

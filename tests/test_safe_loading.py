@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fedvideo.checkpoint import load_round_checkpoint, save_round_checkpoint
-from fedvideo.models.spynet import SpyNet, load_spynet_weights
-from fedvideo.models.vit_weights import load_backbone_weights
-from fedvideo.models.vitpose import build_vitpose
+from fedvideo.fl.checkpoint import load_round_checkpoint, save_round_checkpoint
+from fedvideo.tasks.pose.models.vit_weights import load_backbone_weights
+from fedvideo.tasks.pose.models.vitpose import build_vitpose
+from fedvideo.tasks.vsr.models.spynet import SpyNet, load_spynet_weights
 from fedvideo.utils import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent

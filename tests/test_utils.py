@@ -1,9 +1,6 @@
-import json
-
 import pytest
 import torch
 
-from fedvideo.compare import main as compare_main
 from fedvideo.utils import (
     atomic_torch_save,
     configure_threads,
@@ -43,41 +40,3 @@ def test_select_device_cpu():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="'device' is 'cuda'"):
             select_device("cuda")
-
-
-def test_compare_table_and_plot(tmp_path, capsys):
-    for name, final in (("a", 23.0), ("b", 23.5)):
-        run = tmp_path / name
-        run.mkdir()
-        rounds = [
-            {
-                "round": r,
-                "round_seconds": 10.0,
-                "evaluation": {
-                    "psnr": final - 1 + r / 2,
-                    "psnr_bicubic": 22.0,
-                    "ssim": 0.6,
-                    "ssim_bicubic": 0.59,
-                },
-            }
-            for r in range(3)
-        ]
-        (run / "results.json").write_text(
-            json.dumps({"rounds": rounds, "status": "completed"})
-        )
-    plot = tmp_path / "cmp.png"
-    compare_main(
-        [
-            str(tmp_path / "a"),
-            str(tmp_path / "b"),
-            "--labels",
-            "A",
-            "B",
-            "--plot",
-            str(plot),
-        ]
-    )
-    out = capsys.readouterr().out
-    assert "| A | 2 | 23.000 | 0.6000 | 22.000 | 0.5900 | +1.000 | 30 |" in out
-    assert "| B | 2 | 23.500 |" in out
-    assert plot.stat().st_size > 0

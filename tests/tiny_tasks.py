@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fedvideo.config import FederationConfig, default_run_config, parse_section
-from fedvideo.tasks import Task, build_task
+from fedvideo.fl.task import Task
+from fedvideo.tasks import build_task
 
 #: Run-config overrides for a VSR task that trains in well under a second.
 TINY_VSR: dict[str, Any] = {

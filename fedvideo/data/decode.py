@@ -15,9 +15,8 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from fedvideo.data.action_datasets import frame_file_name
 from fedvideo.data.errors import DatasetError, require_int
-from fedvideo.data.video import FRAME_SUFFIXES
+from fedvideo.data.frames import FRAME_SUFFIXES, frame_file_name
 
 __all__ = ["decode_video_to_frames", "existing_frame_count", "resize_short_side"]
 

@@ -12,12 +12,11 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from fedvideo.data.errors import DatasetError, read_json_file, require_int
-from fedvideo.data.video import Video
 
 __all__ = [
     "DEFAULT_SKEW",
@@ -33,6 +32,18 @@ __all__ = [
     "select_partition",
     "write_partition_file",
 ]
+
+
+class Named(Protocol):
+    """Anything with a unique ``name`` in its dataset (a video, a clip)."""
+
+    @property
+    def name(self) -> str:
+        """The item's name."""
+        ...
+
+
+NamedT = TypeVar("NamedT", bound=Named)
 
 #: The ``a`` of :func:`partition_quantity_skew` used for ``"quantity-skew"``.
 DEFAULT_SKEW = 0.1
@@ -478,25 +489,27 @@ def read_partition(
 
 
 def select_partition(
-    videos: Sequence[Video],
+    videos: Sequence[NamedT],
     partitioning: str,
     partition_id: int,
     num_partitions: int,
     skew: float = DEFAULT_SKEW,
-) -> list[Video]:
+    key: str = "vsr.partitioning",
+) -> list[NamedT]:
     """Select the videos of client ``partition_id``.
 
     Parameters
     ----------
-    videos : Sequence[Video]
-        All training videos, in dataset order.
+    videos : Sequence
+        All training videos (anything with a ``name``), in dataset order.
     partitioning : str
-        ``"iid"``, ``"quantity-skew"`` or the path of a partition JSON file
-        (setting ``vsr.partitioning``).
+        ``"iid"``, ``"quantity-skew"`` or the path of a partition JSON file.
     partition_id, num_partitions : int
         The client's partition and the number of clients.
     skew : float
         Exponent ``a`` of the quantity skew (sizes ∝ ``exp(a·i)``).
+    key : str
+        The run-config setting of ``partitioning``, named in errors.
 
     Raises
     ------
@@ -519,7 +532,7 @@ def select_partition(
     path = Path(partitioning).expanduser()
     if not path.is_file():
         raise DatasetError(
-            f"vsr.partitioning={partitioning!r} is neither 'iid', 'quantity-skew' nor "
+            f"{key}={partitioning!r} is neither 'iid', 'quantity-skew' nor "
             "an existing partition JSON file"
         )
     by_name = {video.name: video for video in videos}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from logging import INFO, WARNING
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
@@ -13,7 +14,16 @@ from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, Result
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
+from torch import nn
 
+from fedvideo.config import (
+    ConfigError,
+    FederationConfig,
+    at_least,
+    in_unit_interval,
+    parse_section,
+)
+from fedvideo.fl.training import ClientTerm
 from fedvideo.strategies.failures import upload_lost
 from fedvideo.strategies.rounds import EvaluateFn, ResumedRounds
 from fedvideo.strategies.validation import (
@@ -24,7 +34,13 @@ from fedvideo.strategies.validation import (
     reject_reason,
 )
 
-__all__ = ["ClientUpdate", "FedVideoStrategy", "RoundReport", "averaged_array"]
+__all__ = [
+    "ClientUpdate",
+    "FedVideoStrategy",
+    "ReliabilityConfig",
+    "RoundReport",
+    "averaged_array",
+]
 
 AGGREGATION_WEIGHT_KEY = "aggregation-weight"
 
@@ -34,6 +50,24 @@ def averaged_array(value: np.ndarray, dtype: np.dtype | str) -> Array:
     if np.issubdtype(np.dtype(dtype), np.integer):
         value = np.rint(value)
     return Array(np.asarray(value, dtype=dtype))
+
+
+@dataclass(frozen=True)
+class ReliabilityConfig:
+    """Reply acceptance and failure injection (``[..config.reliability]``)."""
+
+    min_train_replies: int = dataclasses.field(metadata=at_least(1))
+    max_num_examples: int = dataclasses.field(metadata=at_least(1))
+    max_train_loss: float
+    upload_loss: float = dataclasses.field(metadata=in_unit_interval())
+
+    def __post_init__(self) -> None:
+        """Reject a loss bound that no sound reply could meet."""
+        if not self.max_train_loss > 0:
+            raise ConfigError(
+                "run config 'reliability.max-train-loss' must be > 0, got "
+                f"{self.max_train_loss}"
+            )
 
 
 @dataclass(frozen=True)
@@ -65,7 +99,9 @@ class FedVideoStrategy(FedAvg):
     round keeps the previous global model. For robustness experiments,
     ``upload_loss`` discards each upload with that probability before it is read
     (:func:`~fedvideo.strategies.failures.upload_lost`). Subclasses change how the
-    accepted updates are weighted by overriding :meth:`aggregation_weights`.
+    accepted updates are weighted by overriding :meth:`aggregation_weights`,
+    read their own section of the run config in :meth:`method_options`, and
+    add a term to their clients' objective with :meth:`client_term`.
     Every round's per-client losses, weights and reported metrics are kept in
     ``reports``.
     Strategies that carry state across rounds expose it with :meth:`state_dict`
@@ -111,6 +147,57 @@ class FedVideoStrategy(FedAvg):
         self.limits = limits
         self.reports: dict[int, RoundReport] = {}
         self._reference: dict[str, ArraySpec] = {}
+
+    @classmethod
+    def from_run_config(
+        cls, run_config: Mapping[str, Any], federation: FederationConfig
+    ) -> Self:
+        """Build the strategy from the run config.
+
+        The federation settings and ``[..config.reliability]`` apply to every
+        strategy; the method's own section comes from :meth:`method_options`.
+
+        Raises
+        ------
+        ConfigError
+            If a setting of either section is invalid.
+        """
+        reliability = parse_section(run_config, ReliabilityConfig, "reliability")
+        return cls(
+            num_rounds=federation.num_server_rounds,
+            min_train_replies=reliability.min_train_replies,
+            upload_loss=reliability.upload_loss,
+            seed=federation.seed,
+            limits=ReplyLimits(
+                reliability.max_num_examples, reliability.max_train_loss
+            ),
+            fraction_train=federation.fraction_train,
+            min_train_nodes=federation.min_train_nodes,
+            fraction_evaluate=federation.fraction_evaluate,
+            min_evaluate_nodes=0 if federation.fraction_evaluate == 0 else 1,
+            min_available_nodes=federation.min_available_nodes,
+            **cls.method_options(run_config),
+        )
+
+    @classmethod
+    def method_options(cls, run_config: Mapping[str, Any]) -> dict[str, Any]:
+        """Read the method's own run-config section into constructor arguments."""
+        return {}
+
+    @classmethod
+    def client_term(
+        cls,
+        model: nn.Module,
+        federated: Iterable[str],
+        round_config: Mapping[str, Any],
+    ) -> ClientTerm | None:
+        """Build the method's term in its clients' objective (FedAvg: none).
+
+        Called on the client before local training, with the model holding
+        the global weights, the names of the federated tensors and the round's
+        configuration that :meth:`configure_train` sent.
+        """
+        return None
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid

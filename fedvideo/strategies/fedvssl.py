@@ -17,15 +17,30 @@ instead of adding them; the formula above is the paper's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from flwr.app import ArrayRecord, Message, MetricRecord
 
+from fedvideo.config import ConfigError, in_unit_interval, parse_section
 from fedvideo.strategies.base import ClientUpdate, FedVideoStrategy, averaged_array
 
-__all__ = ["LossAware", "SWAMixed", "fedvssl_weights", "swa_mix"]
+__all__ = ["FedVSSLConfig", "LossAware", "SWAMixed", "fedvssl_weights", "swa_mix"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FedVSSLConfig:
+    """Settings of the FedVSSL strategies (``[tool.flwr.app.config.fedvssl]``)."""
+
+    alpha: float = dataclasses.field(metadata=in_unit_interval())
+    swa_decay: float = dataclasses.field(metadata=in_unit_interval())
+
+    def __post_init__(self) -> None:
+        """Reject a decay of 0, which would freeze the global model."""
+        if self.swa_decay == 0.0:
+            raise ConfigError("run config 'fedvssl.swa-decay' must be > 0")
 
 
 def fedvssl_weights(
@@ -124,6 +139,11 @@ class LossAware(FedVideoStrategy):
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.alpha = alpha
 
+    @classmethod
+    def method_options(cls, run_config: Mapping[str, Any]) -> dict[str, Any]:
+        """Read ``alpha`` from ``fedvssl.alpha``."""
+        return {"alpha": parse_section(run_config, FedVSSLConfig, "fedvssl").alpha}
+
     def aggregation_weights(
         self, server_round: int, updates: Sequence[ClientUpdate]
     ) -> tuple[list[float], dict[str, float]]:
@@ -158,6 +178,12 @@ class SWAMixed(LossAware):
             raise ValueError(f"decay must be in (0, 1], got {decay}")
         self.decay = decay
         self.previous_global: ArrayRecord | None = None
+
+    @classmethod
+    def method_options(cls, run_config: Mapping[str, Any]) -> dict[str, Any]:
+        """Read ``alpha`` and ``decay`` from ``fedvssl.alpha`` and ``.swa-decay``."""
+        section = parse_section(run_config, FedVSSLConfig, "fedvssl")
+        return {"alpha": section.alpha, "decay": section.swa_decay}
 
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]

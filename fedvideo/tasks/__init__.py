@@ -1,35 +1,42 @@
-"""Learning tasks, chosen by name with the run config's ``task``.
+"""The registry of learning tasks, chosen by name with the run config's ``task``.
 
-A task implements :class:`~fedvideo.tasks.base.Task`. To add one, write its module
-and register it in ``TASKS``; the apps need no change.
+Each task is one package, ``fedvideo.tasks.<name>``, whose ``task`` module
+implements :class:`~fedvideo.fl.task.Task`. ``TASKS`` maps a name to that class
+by import path, so that using one task never imports another one's code (its
+models, datasets and dependencies). To add a task, write its package, add one
+line here and its section to ``[tool.flwr.app.config]``; the apps need no
+change (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
 from fedvideo.config import ConfigError, FederationConfig, lookup
-from fedvideo.tasks.base import ClientInfo, EvalResult, RoundInfo, Task, TrainResult
-from fedvideo.tasks.pose import PoseTask
-from fedvideo.tasks.ssl import SSLTask
-from fedvideo.tasks.vsr import VSRTask
+from fedvideo.fl.task import Task
 
-__all__ = [
-    "TASKS",
-    "ClientInfo",
-    "EvalResult",
-    "RoundInfo",
-    "Task",
-    "TrainResult",
-    "build_task",
-]
+__all__ = ["TASKS", "build_task", "task_class"]
 
-TASKS: dict[str, type[Task]] = {
-    VSRTask.name: VSRTask,
-    SSLTask.name: SSLTask,
-    PoseTask.name: PoseTask,
+#: Task name -> ``"module:ClassName"`` of its :class:`~fedvideo.fl.task.Task`.
+TASKS: dict[str, str] = {
+    "vsr": "fedvideo.tasks.vsr.task:VSRTask",
+    "ssl": "fedvideo.tasks.ssl.task:SSLTask",
+    "pose": "fedvideo.tasks.pose.task:PoseTask",
 }
+
+
+def task_class(name: str) -> type[Task]:
+    """Import and return the task class registered as ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not registered; the message lists the valid names.
+    """
+    module_name, _, class_name = lookup(TASKS, "task", name).partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> Task:
@@ -41,11 +48,13 @@ def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> T
         If the name is unknown, the task's section of the run config is invalid,
         or ``multigrid`` is on for a task without multigrid training.
     """
-    task_class = lookup(TASKS, "task", federation.task)
-    if federation.multigrid and not task_class.supports_multigrid:
-        supported = ", ".join(repr(n) for n, t in TASKS.items() if t.supports_multigrid)
+    cls = task_class(federation.task)
+    if federation.multigrid and not cls.supports_multigrid:
+        supported = ", ".join(
+            repr(name) for name in TASKS if task_class(name).supports_multigrid
+        )
         raise ConfigError(
             f"run config 'multigrid': task {federation.task!r} has no multigrid "
             f"training; tasks that do: {supported}"
         )
-    return task_class(run_config, federation)
+    return cls(run_config, federation)

@@ -1,0 +1,106 @@
+"""What the server does after every round: checkpoint, evaluate, record results."""
+
+from __future__ import annotations
+
+import random
+import time
+from logging import INFO
+
+import torch
+from flwr.app import ArrayRecord, MetricRecord
+from flwr.common.logger import log
+from torch import nn
+
+from fedvideo.config import FederationConfig
+from fedvideo.fl.checkpoint import save_round_checkpoint
+from fedvideo.fl.results import RunRecorder
+from fedvideo.fl.task import Task
+from fedvideo.strategies.base import FedVideoStrategy
+
+__all__ = ["AfterRound"]
+
+
+def _mean_train_loss(clients: list[dict]) -> float | None:
+    """Example-weighted mean of the clients' local training losses."""
+    total = sum(c["num_examples"] for c in clients)
+    if not total:
+        return None
+    return sum(c["train_loss"] * c["num_examples"] for c in clients) / total
+
+
+class AfterRound:
+    """The ``evaluate_fn`` handed to ``Strategy.start``, called after each round.
+
+    It evaluates the global model on the task's held-out data every
+    ``eval-every`` rounds (and at round 0 and the last round), appends the round
+    to the run's results with the strategy's per-client report (losses, weights,
+    dropped replies) and the wall time, and then checkpoints the global model,
+    the strategy's state and the server's ``random`` state. The checkpoint is
+    written last so that it always marks a completed round: a run resumed from
+    it finds that round, and every earlier one, in its results.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        model: nn.Module,
+        device: torch.device,
+        federation: FederationConfig,
+        strategy: FedVideoStrategy,
+        recorder: RunRecorder,
+    ) -> None:
+        self.task = task
+        self.model = model
+        self.device = device
+        self.federation = federation
+        self.strategy = strategy
+        self.recorder = recorder
+        self.checkpoint_path = recorder.run_dir / "checkpoint.pt"
+        self._last_time = time.perf_counter()
+
+    def _due(self, server_round: int) -> bool:
+        every = self.federation.eval_every
+        last = self.federation.num_server_rounds
+        return server_round in (0, last) or bool(every and server_round % every == 0)
+
+    def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        """Maybe evaluate, then record and checkpoint round ``server_round``."""
+        round_seconds = time.perf_counter() - self._last_time
+        state = arrays.to_torch_state_dict()
+        metrics: dict[str, float] = {}
+        eval_seconds = 0.0
+        if self._due(server_round):
+            start = time.perf_counter()
+            self.task.load_global_state(self.model, state)
+            metrics = self.task.evaluate_global(self.model.to(self.device), self.device)
+            eval_seconds = time.perf_counter() - start
+            summary = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            log(INFO, "round %d held-out evaluation: %s", server_round, summary)
+
+        report = self.strategy.reports.get(server_round)
+        self.recorder.record_round(
+            {
+                "round": server_round,
+                "train_loss": _mean_train_loss(report.clients if report else []),
+                "clients": report.clients if report else [],
+                "dropped": report.dropped if report else [],
+                "aggregation": report.diagnostics if report else {},
+                "skipped": report.skipped if report else None,
+                "evaluation": metrics,
+                "schedule": self.task.round_schedule(server_round)
+                if server_round > 0
+                else {},
+                "round_seconds": round_seconds,
+                "eval_seconds": eval_seconds,
+            }
+        )
+        if server_round > 0:
+            save_round_checkpoint(
+                self.checkpoint_path,
+                server_round,
+                state,
+                self.strategy.state_dict(),
+                python_rng=random.getstate(),
+            )
+        self._last_time = time.perf_counter()
+        return MetricRecord(metrics) if metrics else None

@@ -1,0 +1,234 @@
+"""Per-run results on disk: ``results.json`` and a metric plot, rewritten each round.
+
+Both files are replaced atomically after every round, so an interrupted run keeps
+everything up to its last completed round, and a resumed run continues them
+(:meth:`RunRecorder.continue_run`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fedvideo.fl.task import PlotSpec
+from fedvideo.reports.tables import line_plot
+from fedvideo.utils import atomic_write
+
+__all__ = [
+    "RunRecorder",
+    "config_changes",
+    "find_resumable_run",
+    "make_run_dir",
+    "plot_rounds",
+    "read_results",
+]
+
+STAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
+STAMP_PATTERN = r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}"
+RESULTS_NAME = "results.json"
+#: Keys that say how a run was started, not what it computes.
+RESUME_KEYS = ("resume", "resume-from")
+
+
+def make_run_dir(output_dir: str | Path, label: str) -> Path:
+    """Create ``output_dir/<timestamp>_<label>`` (absolute) and return it."""
+    stamp = datetime.now().strftime(STAMP_FORMAT)
+    base = Path(output_dir).expanduser().resolve()
+    run_dir = base / f"{stamp}_{label}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = base / f"{stamp}_{label}_{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def find_resumable_run(
+    output_dir: str | Path, label: str, checkpoint_name: str = "checkpoint.pt"
+) -> Path | None:
+    """Return the run folder of ``label`` whose checkpoint was written last.
+
+    Only folders named as :func:`make_run_dir` names them
+    (``<timestamp>_<label>`` or ``<timestamp>_<label>_<n>``) that hold
+    ``checkpoint_name`` count, so ``vsr_fedavg`` never picks a ``vsr_fedvsr`` run.
+
+    Returns
+    -------
+    Path or None
+        The absolute folder, or None when ``output_dir`` holds no such run.
+    """
+    base = Path(output_dir).expanduser().resolve()
+    if not base.is_dir():
+        return None
+    name = re.compile(rf"{STAMP_PATTERN}_{re.escape(label)}(_\d+)?")
+    runs = [
+        folder
+        for folder in base.iterdir()
+        if name.fullmatch(folder.name) and (folder / checkpoint_name).is_file()
+    ]
+    if not runs:
+        return None
+    return max(runs, key=lambda d: ((d / checkpoint_name).stat().st_mtime_ns, d.name))
+
+
+def read_results(run_dir: Path) -> dict[str, Any] | None:
+    """Return ``results.json`` of ``run_dir``, or None if missing or unreadable."""
+    try:
+        data = json.loads((run_dir / RESULTS_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def config_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], ignore: tuple[str, ...] = ()
+) -> dict[str, dict[str, Any]]:
+    """Run-config keys whose values differ, as ``{key: {"before", "after"}}``."""
+    keys = sorted((set(before) | set(after)) - set(ignore))
+    return {
+        key: {"before": before.get(key), "after": after.get(key)}
+        for key in keys
+        if before.get(key) != after.get(key)
+    }
+
+
+def plot_rounds(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> bool:
+    """Plot the server-side metrics of ``spec`` against the round number.
+
+    Returns
+    -------
+    bool
+        False (and nothing written) when no round has those metrics yet.
+    """
+    series = {}
+    for key, label in spec.series:
+        points = [
+            (r["round"], r["evaluation"][key])
+            for r in rounds
+            if key in r.get("evaluation", {})
+        ]
+        if points:
+            series[label] = tuple(zip(*points, strict=True))
+    if not series:
+        return False
+    line_plot(
+        series,
+        path,
+        xlabel="round",
+        ylabel=spec.ylabel,
+        title=spec.title,
+        figsize=(6.0, 4.0),
+    )
+    return True
+
+
+class RunRecorder:
+    """Collects one entry per round and keeps ``results.json`` and the plot current.
+
+    Parameters
+    ----------
+    run_dir : Path
+        Folder of this run.
+    meta : Mapping[str, Any]
+        Run description stored under ``"config"`` (the full run config).
+    plot : PlotSpec
+        Which evaluation metrics to plot.
+    data : Mapping[str, Any], optional
+        Results to start from (see :meth:`continue_run`); default: none yet.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        meta: Mapping[str, Any],
+        plot: PlotSpec,
+        data: Mapping[str, Any] | None = None,
+    ):
+        self.run_dir = run_dir
+        self.results_path = run_dir / RESULTS_NAME
+        self.plot_path = run_dir / "metrics.png"
+        self.plot = plot
+        self.data: dict[str, Any] = (
+            {"config": dict(meta), "rounds": [], "status": "running"}
+            if data is None
+            else dict(data)
+        )
+        self._save()
+        if self.data["rounds"]:
+            plot_rounds(self.data["rounds"], plot, self.plot_path)
+
+    @classmethod
+    def continue_run(
+        cls,
+        run_dir: Path,
+        meta: Mapping[str, Any],
+        plot: PlotSpec,
+        from_round: int,
+        checkpoint: Path,
+    ) -> RunRecorder:
+        """Continue the results in ``run_dir`` after round ``from_round``.
+
+        Rounds after ``from_round`` (done by the interrupted attempt after its
+        last checkpoint) are discarded, the status goes back to ``running``, and
+        an entry is appended to the ``resumed`` list: the round and checkpoint
+        resumed from, the discarded rounds, and the run-config keys that differ
+        from the recorded ``config`` (which is kept). Without a readable
+        ``results.json`` in ``run_dir`` (a checkpoint resumed into a new
+        folder), the results start empty with ``meta`` as the config.
+
+        Parameters
+        ----------
+        run_dir : Path
+            Folder of the run.
+        meta : Mapping[str, Any]
+            The resumed run's config.
+        plot : PlotSpec
+            Which evaluation metrics to plot.
+        from_round : int
+            The round of the checkpoint resumed from.
+        checkpoint : Path
+            The checkpoint file resumed from.
+
+        Returns
+        -------
+        RunRecorder
+            A recorder whose results already hold rounds ``0..from_round``.
+        """
+        previous = read_results(run_dir) or {"config": dict(meta), "rounds": []}
+        rounds = previous.get("rounds", [])
+        entry = {
+            "from_round": from_round,
+            "checkpoint": str(checkpoint),
+            "at": datetime.now().isoformat(timespec="seconds"),
+            "discarded_rounds": [r["round"] for r in rounds if r["round"] > from_round],
+            "config_changes": config_changes(
+                previous.get("config", {}), meta, ignore=RESUME_KEYS
+            ),
+        }
+        data = {
+            "config": previous.get("config", dict(meta)),
+            "rounds": [r for r in rounds if r["round"] <= from_round],
+            "status": "running",
+            "resumed": [*previous.get("resumed", []), entry],
+        }
+        return cls(run_dir, meta, plot, data)
+
+    def record_round(self, entry: Mapping[str, Any]) -> None:
+        """Append one round's entry (must hold ``round``) and rewrite the files."""
+        self.data["rounds"].append(dict(entry))
+        self._save()
+        plot_rounds(self.data["rounds"], self.plot, self.plot_path)
+
+    def finish(self, status: str = "completed", **extra: Any) -> None:
+        """Mark the run finished and store ``extra`` top-level fields."""
+        self.data["status"] = status
+        self.data.update(extra)
+        self._save()
+
+    def _save(self) -> None:
+        text = json.dumps(self.data, indent=2, default=float)
+        atomic_write(self.results_path, lambda tmp: Path(tmp).write_text(text))

@@ -1,0 +1,204 @@
+"""The Catch-the-Patch trajectory loss and its box-delta encoding.
+
+All functions here are pure and differentiable (only torch operations on the
+inputs), so they run on CPU or CUDA in whatever floating dtype the inputs have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "CTP_DELTA_STDS",
+    "ctp_batch_loss",
+    "ctp_trajectory_loss",
+    "decode_box_deltas",
+    "encode_box_deltas",
+]
+
+#: Standard deviations that divide the (dx, dy, dw, dh) box deltas of CtP, so
+#: that the regression targets have roughly unit scale.
+CTP_DELTA_STDS: tuple[float, float, float, float] = (0.8, 0.8, 0.04, 0.04)
+
+
+def _stds_tensor(stds: Sequence[float], like: Tensor) -> Tensor:
+    """Return `stds` as a positive ``(4,)`` tensor on the device/dtype of `like`."""
+    values = tuple(float(s) for s in stds)
+    if len(values) != 4 or not all(s > 0 for s in values):
+        raise ValueError(f"stds must be four positive numbers, got {tuple(stds)!r}")
+    return torch.tensor(values, dtype=like.dtype, device=like.device)
+
+
+def _check_boxes_and_rois(boxes: Tensor, rois: Tensor, name: str) -> None:
+    if boxes.dim() < 2 or boxes.shape[-1] != 4:
+        raise ValueError(
+            f"{name}: expected (..., T, 4) per-frame values, got shape "
+            f"{tuple(boxes.shape)}"
+        )
+    if rois.shape != boxes.shape[:-2] + (4,):
+        raise ValueError(
+            f"{name}: rois must have shape {tuple(boxes.shape[:-2]) + (4,)} for "
+            f"boxes/deltas of shape {tuple(boxes.shape)}, got {tuple(rois.shape)}"
+        )
+
+
+def encode_box_deltas(
+    boxes: Tensor, rois: Tensor, stds: Sequence[float] = CTP_DELTA_STDS
+) -> Tensor:
+    """Encode per-frame boxes as normalised deltas relative to one RoI.
+
+    CtP's trajectory targets, in continuous pixel coordinates of the clip
+    (widths are ``x2 - x1``, no ``+ 1``)::
+
+        dx = (gx - rx) / stds[0]      dw = log(gw / rw) / stds[2]
+        dy = (gy - ry) / stds[1]      dh = log(gh / rh) / stds[3]
+
+    where ``(gx, gy)``, ``(gw, gh)`` are a box's centre and size and
+    ``(rx, ry)``, ``(rw, rh)`` those of its RoI: centre offsets in pixels,
+    size changes in log scale.
+
+    Parameters
+    ----------
+    boxes : Tensor
+        ``(..., T, 4)`` boxes ``(x1, y1, x2, y2)``; positive widths and heights.
+    rois : Tensor
+        ``(..., 4)`` boxes, one per trajectory (shared by its T frames), with
+        positive widths and heights; the leading dimensions equal those of
+        `boxes`.
+    stds : Sequence[float], optional
+        Four positive divisors, by default :data:`CTP_DELTA_STDS`.
+
+    Returns
+    -------
+    Tensor
+        ``(..., T, 4)`` deltas ``(dx, dy, dw, dh)`` in the dtype of `boxes`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or `stds` is not four positive numbers.
+    """
+    _check_boxes_and_rois(boxes, rois, "encode_box_deltas")
+    std = _stds_tensor(stds, boxes)
+    rois = rois.to(boxes.dtype).unsqueeze(-2)
+    roi_size = rois[..., 2:] - rois[..., :2]
+    roi_centre = rois[..., :2] + 0.5 * roi_size
+    size = boxes[..., 2:] - boxes[..., :2]
+    centre = boxes[..., :2] + 0.5 * size
+    deltas = torch.cat([centre - roi_centre, torch.log(size / roi_size)], -1)
+    return deltas / std
+
+
+def decode_box_deltas(
+    deltas: Tensor, rois: Tensor, stds: Sequence[float] = CTP_DELTA_STDS
+) -> Tensor:
+    """Turn normalised deltas back into boxes; the inverse of :func:`encode_box_deltas`.
+
+    Parameters
+    ----------
+    deltas : Tensor
+        ``(..., T, 4)`` deltas ``(dx, dy, dw, dh)`` (e.g. a CtP head's output).
+    rois : Tensor
+        ``(..., 4)`` RoIs ``(x1, y1, x2, y2)``, one per trajectory.
+    stds : Sequence[float], optional
+        The divisors used for encoding, by default :data:`CTP_DELTA_STDS`.
+
+    Returns
+    -------
+    Tensor
+        ``(..., T, 4)`` boxes ``(x1, y1, x2, y2)`` in the dtype of `deltas`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or `stds` is not four positive numbers.
+    """
+    _check_boxes_and_rois(deltas, rois, "decode_box_deltas")
+    scaled = deltas * _stds_tensor(stds, deltas)
+    rois = rois.to(deltas.dtype).unsqueeze(-2)
+    roi_size = rois[..., 2:] - rois[..., :2]
+    roi_centre = rois[..., :2] + 0.5 * roi_size
+    centre = roi_centre + scaled[..., :2]
+    half = 0.5 * roi_size * torch.exp(scaled[..., 2:])
+    return torch.cat([centre - half, centre + half], -1)
+
+
+def ctp_trajectory_loss(
+    pred_deltas: Tensor,
+    boxes: Tensor,
+    rois: Tensor | None = None,
+    stds: Sequence[float] = CTP_DELTA_STDS,
+) -> tuple[Tensor, dict[str, float]]:
+    """Catch-the-Patch (CtP) trajectory regression loss.
+
+    The target of patch ``p`` of clip ``n`` is
+    ``encode_box_deltas(boxes[n, p], rois[n, p], stds)``, its box on every frame
+    relative to the RoI the head pooled (by default the frame-0 box). The loss
+    is the Smooth-L1 loss (``beta = 1``: ``0.5 x**2`` for ``|x| < 1``, else
+    ``|x| - 0.5``) averaged over all elements, taken separately for the centre
+    deltas ``(dx, dy)`` and the size deltas ``(dw, dh)``; the total is their
+    sum. The computation is done in at least float32 and the target carries no
+    gradient.
+
+    Parameters
+    ----------
+    pred_deltas : Tensor
+        Predicted deltas ``(N, P, T, 4)``.
+    boxes : Tensor
+        Ground-truth boxes ``(N, P, T, 4)`` ``(x1, y1, x2, y2)`` (e.g. from
+        :func:`fedvideo.tasks.ssl.data.ctp_augment.paste_moving_patches`, batched).
+    rois : Tensor or None, optional
+        ``(N, P, 4)`` RoIs; by default ``boxes[:, :, 0]``.
+    stds : Sequence[float], optional
+        Delta divisors, by default :data:`CTP_DELTA_STDS`.
+
+    Returns
+    -------
+    total : Tensor
+        Scalar loss ``center + size`` to back-propagate.
+    parts : dict[str, float]
+        Detached Python floats ``"center"`` and ``"size"``.
+
+    Raises
+    ------
+    ValueError
+        If a shape is wrong (the message gives the expected one).
+    """
+    if pred_deltas.dim() != 4 or pred_deltas.shape[-1] != 4:
+        raise ValueError(
+            f"ctp_trajectory_loss: pred_deltas must have shape (N, P, T, 4), got "
+            f"{tuple(pred_deltas.shape)}"
+        )
+    if boxes.shape != pred_deltas.shape:
+        raise ValueError(
+            f"ctp_trajectory_loss: boxes must have the shape of pred_deltas "
+            f"{tuple(pred_deltas.shape)}, got {tuple(boxes.shape)}"
+        )
+    if rois is None:
+        rois = boxes[:, :, 0]
+    elif rois.shape != pred_deltas.shape[:2] + (4,):
+        raise ValueError(
+            f"ctp_trajectory_loss: rois must have shape "
+            f"{tuple(pred_deltas.shape[:2]) + (4,)}, got {tuple(rois.shape)}"
+        )
+    dtype = torch.promote_types(pred_deltas.dtype, torch.float32)
+    pred = pred_deltas.to(dtype)
+    with torch.no_grad():
+        target = encode_box_deltas(boxes.to(dtype), rois.to(dtype), stds)
+    center = F.smooth_l1_loss(pred[..., :2], target[..., :2], beta=1.0)
+    size = F.smooth_l1_loss(pred[..., 2:], target[..., 2:], beta=1.0)
+    total = center + size
+    return total, {"center": float(center.detach()), "size": float(size.detach())}
+
+
+def ctp_batch_loss(
+    model: nn.Module, batch: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """CtP trajectory loss of ``model`` on a batch of ``{"clip", "boxes"}``."""
+    boxes = batch["boxes"]
+    deltas = model(batch["clip"], boxes[:, :, 0])
+    return ctp_trajectory_loss(deltas.float(), boxes)

@@ -1,0 +1,100 @@
+"""Catch-the-Patch (CtP) pretraining model: R3D-18 backbone plus trajectory head.
+
+Wang et al., "Unsupervised Visual Representation Learning by Tracking Patches in
+Video", CVPR 2021. The head collapses the backbone's two remaining time steps
+with a (2, 1, 1) convolution, pools every pasted patch's frame-0 box with
+RoIAlign and regresses the patch's box on every frame as deltas from that box.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.ops import roi_align
+
+from fedvideo.tasks.ssl.models.r3d import R3DBackbone
+
+__all__ = ["CtPHead", "CtPModel"]
+
+
+class CtPHead(nn.Module):
+    """Trajectory regression head.
+
+    Parameters
+    ----------
+    num_frames : int
+        Frames of the input clip; the head predicts 4 deltas per frame.
+    in_channels : int
+        Channels of the backbone's feature map.
+    hidden : int
+        Width of the temporal convolution and of the first linear layer.
+    roi_size : int
+        RoIAlign output size (5×5).
+    """
+
+    def __init__(
+        self,
+        num_frames: int = 16,
+        in_channels: int = 512,
+        hidden: int = 512,
+        roi_size: int = 5,
+    ) -> None:
+        super().__init__()
+        self.num_frames = num_frames
+        self.roi_size = roi_size
+        self.temporal = nn.Conv3d(in_channels, hidden, kernel_size=(2, 1, 1))
+        self.fc1 = nn.Linear(hidden * roi_size * roi_size, hidden)
+        self.fc2 = nn.Linear(hidden, num_frames * 4)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(
+        self, features: torch.Tensor, rois: torch.Tensor, input_width: int
+    ) -> torch.Tensor:
+        """Predict box deltas ``(N, P, T, 4)`` for ``P`` boxes per clip.
+
+        Parameters
+        ----------
+        features : Tensor
+            Backbone map ``(N, C, t, h, w)`` with ``t >= 2``.
+        rois : Tensor
+            Frame-0 boxes ``(N, P, 4)`` as x1, y1, x2, y2 in input pixels.
+        input_width : int
+            Width of the input clip, which fixes the map's stride.
+        """
+        if features.shape[2] < 2:
+            raise ValueError(
+                f"CtP head needs >= 2 time steps in the feature map, got "
+                f"{features.shape[2]} (use 16-frame clips)"
+            )
+        x = self.relu(self.temporal(features)).mean(dim=2)  # (N, C, h, w)
+        num_clips, num_boxes = rois.shape[:2]
+        boxes = [r.to(x.dtype) for r in rois]
+        pooled = roi_align(
+            x,
+            boxes,
+            output_size=self.roi_size,
+            spatial_scale=x.shape[-1] / input_width,
+            sampling_ratio=2,
+            aligned=True,
+        )
+        hidden = self.relu(self.fc1(pooled.flatten(1)))
+        deltas = self.fc2(hidden)
+        return deltas.view(num_clips, num_boxes, self.num_frames, 4)
+
+
+class CtPModel(nn.Module):
+    """R3D-18 backbone (pretraining strides) with a CtP trajectory head.
+
+    The backbone's parameters are under ``backbone.`` and the head's under
+    ``head.``, so federating only the backbone is a filter on the key prefix.
+    """
+
+    def __init__(self, num_frames: int = 16) -> None:
+        super().__init__()
+        self.backbone = R3DBackbone(pretrain_stride=True)
+        self.head = CtPHead(num_frames=num_frames, in_channels=512)
+
+    def forward(self, clips: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        """Predict box deltas ``(N, P, T, 4)`` from clips and frame-0 boxes."""
+        features = self.backbone(clips)
+        return self.head(features, rois, input_width=clips.shape[-1])

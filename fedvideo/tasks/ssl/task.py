@@ -1,0 +1,290 @@
+"""Self-supervised video pretraining task (FedVSSL): Catch-the-Patch on R3D-18.
+
+Clients pretrain an R3D-18 backbone by tracking patches pasted into their
+unlabelled clips. Only the backbone is federated: each client keeps its own
+trajectory head in its Flower context state between rounds (``ssl.share-head``
+federates it too). The server scores the global backbone by nearest-neighbour
+retrieval, and at the end of a run optionally by fine-tuning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from flwr.app import ArrayRecord, RecordDict
+from torch import nn
+from torch.utils.data import DataLoader
+
+from fedvideo.config import ConfigError, FederationConfig, parse_section
+from fedvideo.data.partition import partition_iid_shuffled, select_partition
+from fedvideo.fl.client_info import ClientInfo, read_node_data
+from fedvideo.fl.task import EvalResult, LocalTraining, PlotSpec, RoundInfo, Task
+from fedvideo.fl.training import autocast_for, epoch_batches, shuffled_loader
+from fedvideo.tasks.ssl.config import SSLConfig, SyntheticActionConfig
+from fedvideo.tasks.ssl.data.action_video import ActionVideo
+from fedvideo.tasks.ssl.data.clips import CtPTrainClips
+from fedvideo.tasks.ssl.data.ctp_augment import CtPAugmentSettings
+from fedvideo.tasks.ssl.data.splits import (
+    ActionSplits,
+    load_action_splits,
+    prepared_splits,
+)
+from fedvideo.tasks.ssl.downstream import FinetuneSettings, finetune, retrieval
+from fedvideo.tasks.ssl.losses import ctp_batch_loss
+from fedvideo.tasks.ssl.models.ctp import CtPModel
+from fedvideo.utils import derive_seed, set_seed
+
+__all__ = [
+    "BACKBONE_PREFIX",
+    "HEAD_STATE_KEY",
+    "SSLTask",
+]
+
+
+#: Context-state key of a client's own CtP head.
+HEAD_STATE_KEY = "ctp-head"
+
+
+BACKBONE_PREFIX = "backbone."
+
+
+class SSLTask(Task):
+    """Federated Catch-the-Patch pretraining of an R3D-18 backbone."""
+
+    name = "ssl"
+    plot = PlotSpec(
+        title="Retrieval of the global backbone per round",
+        ylabel="recall (%)",
+        series=(("R@1", "R@1"), ("R@5", "R@5")),
+    )
+
+    def __init__(self, run_config: Mapping[str, Any], federation: FederationConfig):
+        super().__init__(run_config, federation)
+        self.config = parse_section(run_config, SSLConfig, "ssl")
+        self.synthetic = parse_section(
+            run_config, SyntheticActionConfig, "synthetic-action"
+        )
+        self.augment = CtPAugmentSettings(num_patches=self.config.num_patches)
+
+    # ------------------------------------------------------------------ data
+    def splits(self) -> ActionSplits:
+        """Videos of the pretraining dataset."""
+        cfg, seed = self.config, self.federation.seed
+        return load_action_splits(cfg.dataset, seed, self.synthetic)
+
+    def eval_splits(self) -> ActionSplits:
+        """Videos of the downstream dataset (the pretraining one by default)."""
+        name = self.config.eval_dataset or self.config.dataset
+        return load_action_splits(name, self.federation.seed, self.synthetic)
+
+    def client_data(self, client: ClientInfo) -> list[ActionVideo]:
+        """Training videos of one client's partition (``ssl.partitioning``).
+
+        When the client's node config sets ``data-dir``, they are every
+        training video of that folder, prepared by ``fedvideo prepare ssl``
+        (labels are not used for pretraining) and loaded once per process.
+
+        Raises
+        ------
+        DatasetError
+            If the ``data-dir`` folder is no prepared dataset or has no
+            training videos, naming the node config key and the folder.
+        """
+        if client.data_dir is not None:
+            return read_node_data(
+                client.data_dir,
+                lambda folder: prepared_splits(folder).train,
+                "training videos (its annotations/train.json is empty)",
+            )
+        train = self.splits().train
+        if not train:
+            raise ConfigError(
+                f"run config 'ssl.dataset': {self.config.dataset!r} has no training "
+                "videos"
+            )
+        if self.config.partitioning == "iid":
+            chunks = partition_iid_shuffled(
+                len(train), client.num_partitions, self.federation.seed
+            )
+            return [train[i] for i in chunks[client.partition_id]]
+        return select_partition(
+            train,
+            self.config.partitioning,
+            client.partition_id,
+            client.num_partitions,
+            key="ssl.partitioning",
+        )
+
+    def test_data(self) -> Sequence[ActionVideo]:
+        """Test videos of the downstream dataset (the retrieval queries)."""
+        return self.eval_splits().test
+
+    # ----------------------------------------------------------------- model
+    def build_model(self) -> nn.Module:
+        """CtP model, seeded so every process starts from the same weights."""
+        set_seed(self.federation.seed)
+        return CtPModel(num_frames=self.config.num_frames)
+
+    def _is_global(self, key: str) -> bool:
+        return self.config.share_head or key.startswith(BACKBONE_PREFIX)
+
+    def global_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Return the backbone's tensors (and the head's with ``ssl.share-head``)."""
+        return {k: v for k, v in model.state_dict().items() if self._is_global(k)}
+
+    def load_global_state(
+        self, model: nn.Module, state: Mapping[str, torch.Tensor]
+    ) -> None:
+        """Load federated tensors; the head keeps its weights unless shared.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not exactly the federated part of the model.
+        """
+        expected = set(self.global_state(model))
+        if set(state) != expected:
+            missing = sorted(expected - set(state))[:3]
+            extra = sorted(set(state) - expected)[:3]
+            raise ValueError(
+                f"global state does not fit the ssl model: missing {missing}, "
+                f"unexpected {extra}"
+            )
+        model.load_state_dict(dict(state), strict=False)
+
+    def export_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Return the backbone in torchvision's ``r3d_18`` layout (no ``fc``)."""
+        return {k: v.detach().cpu() for k, v in model.backbone.state_dict().items()}
+
+    def _restore_head(self, model: CtPModel, local_state: RecordDict) -> None:
+        if not self.config.share_head and HEAD_STATE_KEY in local_state:
+            head = local_state[HEAD_STATE_KEY].to_torch_state_dict()
+            model.head.load_state_dict(head, strict=True)
+
+    def _keep_head(self, model: CtPModel, local_state: RecordDict) -> None:
+        if not self.config.share_head:
+            head = {k: v.detach().cpu() for k, v in model.head.state_dict().items()}
+            local_state[HEAD_STATE_KEY] = ArrayRecord(head)
+
+    # -------------------------------------------------------------- training
+    def _clips(self, videos: Sequence[ActionVideo], seed: int) -> CtPTrainClips:
+        cfg = self.config
+        return CtPTrainClips(videos, cfg.num_frames, cfg.crop_size, seed, self.augment)
+
+    def local_training(
+        self,
+        model: nn.Module,
+        client: ClientInfo,
+        round_info: RoundInfo,
+        seed: int,
+        device: torch.device,
+        local_state: RecordDict,
+    ) -> LocalTraining:
+        """CtP pretraining with SGD; the client's own head persists locally."""
+        cfg = self.config
+        self._restore_head(model, local_state)
+        dataset = self._clips(self.client_data(client), seed)
+        loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+        )
+        return LocalTraining(
+            batches=epoch_batches(loader),
+            num_steps=self.local_step_count(len(loader)),
+            num_examples=len(dataset),
+            loss_fn=ctp_batch_loss,
+            optimizer=optimizer,
+            lr_at=lambda step: cfg.lr,
+            grad_clip=cfg.grad_clip or None,
+            finish=lambda: self._keep_head(model, local_state),
+        )
+
+    def resume_warning(self) -> str | None:
+        """Warn that the clients' own CtP heads do not survive a resume."""
+        if self.config.share_head:
+            return None
+        return (
+            "the clients' own CtP heads (ssl.share-head = false) live in their "
+            "Flower context state, not in the server checkpoint: after the resume "
+            "they restart from their initial weights"
+        )
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, client: ClientInfo, device: torch.device
+    ) -> EvalResult:
+        """Pretext loss on (up to eight of) the client's own videos."""
+        videos = self.client_data(client)[:8]
+        dataset = self._clips(videos, derive_seed(self.federation.seed, -1))
+        loader = DataLoader(dataset, batch_size=self.config.batch_size)
+        model.eval()
+        total, parts_total = 0.0, {"center": 0.0, "size": 0.0}
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with autocast_for(device, self.federation.amp):
+                loss, parts = ctp_batch_loss(model, batch)
+            count = len(batch["clip"])
+            total += float(loss) * count
+            for name in parts_total:
+                parts_total[name] += parts[name] * count
+        metrics = {"pretext_loss": total / len(dataset)}
+        metrics |= {f"loss_{k}": v / len(dataset) for k, v in parts_total.items()}
+        return EvalResult(num_examples=len(dataset), metrics=metrics)
+
+    def evaluate_global(
+        self, model: nn.Module, device: torch.device
+    ) -> dict[str, float]:
+        """Score the global backbone by retrieval R@k on the downstream dataset."""
+        cfg = self.config
+        splits = self.eval_splits()
+        if not splits.train or not splits.test:
+            raise ConfigError(
+                "run config 'ssl.eval-dataset': retrieval needs training and test "
+                f"videos, {cfg.eval_dataset or cfg.dataset!r} has "
+                f"{len(splits.train)} and {len(splits.test)}"
+            )
+        return retrieval(
+            self.export_state(model),
+            splits.train,
+            splits.test,
+            cfg.num_frames,
+            cfg.crop_size,
+            cfg.eval_clips,
+            device,
+            amp=self.federation.amp,
+        )
+
+    def final_evaluation(
+        self, model: nn.Module, device: torch.device, run_dir: Path
+    ) -> dict[str, float]:
+        """Fine-tuning top-1/top-5 when ``ssl.finetune-epochs`` > 0."""
+        cfg = self.config
+        if cfg.finetune_epochs == 0:
+            return {}
+        splits = self.eval_splits()
+        settings = FinetuneSettings(
+            epochs=cfg.finetune_epochs,
+            lr=cfg.finetune_lr,
+            batch_size=cfg.finetune_batch_size,
+            seed=self.federation.seed,
+            # Synthetic classes include mirrored motions (left/right, cw/ccw).
+            flip=(cfg.eval_dataset or cfg.dataset) != "synthetic",
+        )
+        return finetune(
+            self.export_state(model),
+            splits.train,
+            splits.test,
+            splits.num_classes,
+            cfg.num_frames,
+            cfg.crop_size,
+            cfg.eval_clips,
+            device,
+            settings,
+            amp=self.federation.amp,
+        )

@@ -1,0 +1,1 @@
+"""Benchmarks of the vsr task (vsr-step|models|multigrid)."""

@@ -1,0 +1,84 @@
+"""The benchmarks run and print one JSON line with their figures (no timing checks)."""
+
+import json
+
+import pytest
+
+from fedvideo.cli import main as fedvideo_main
+
+
+def main(argv):
+    return fedvideo_main(["bench", *argv])
+
+
+def test_ssl_step_benchmark_prints_json(capsys):
+    argv = ["ssl-step", "--crop-size", "32", "--batch-size", "1", "--repeats", "1"]
+    assert main([*argv, "--warmup", "0", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "ssl-step" and result["batch"] == [1, 3, 16, 32, 32]
+    assert result["step_ms"] > 0 and result["clip_prep_ms"] > 0
+
+
+def test_multigrid_benchmark_trains_both_runs_and_writes_curves(capsys, tmp_path):
+    argv = [
+        "multigrid", "--train-videos", "2", "--test-videos", "1",
+        "--video-frames", "4", "--hr-size", "32", "--gt-crop", "32",
+        "--num-frames", "4", "--batch-size", "1", "--iters", "12",
+        "--batch-factor", "2", "--min-lr-crop", "4", "--min-frames", "2",
+        "--evals", "3", "--device", "cpu", "--output-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["baseline"]["iters"] == 12 and result["multigrid"]["iters"] == 6
+    assert result["multigrid"]["batch"] == 2
+    assert result["multigrid"]["lr"] == 2 * result["baseline"]["lr"]  # linear scaling
+    shapes = [(s["crop"], s["frames"]) for s in result["multigrid"]["stages"]]
+    assert shapes == [(4, 2), (4, 3), (4, 4), (8, 2), (8, 3), (8, 4)]
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    base, grid = curves["baseline"]["curve"], curves["multigrid"]["curve"]
+    assert base["iteration"] == [4, 8, 12] and grid["iteration"] == [2, 4, 6]
+    assert grid["shape"] == [[4, 3], [8, 2], [8, 4]]  # (LR crop, frames) trained
+    assert result["target_psnr"] == pytest.approx(base["psnr"][-1] - 0.05, abs=1e-4)
+    if result["speedup"] is not None:
+        reach = result["multigrid"]["seconds_to_target"]
+        assert result["speedup"] == pytest.approx(base["seconds"][-1] / reach, 1e-2)
+    assert (tmp_path / "psnr_vs_time.png").stat().st_size > 0
+
+
+def test_multigrid_benchmark_helpers():
+    from fedvideo.tasks.vsr.bench.multigrid import checkpoints, seconds_to_reach
+
+    assert checkpoints(1200, 4) == [300, 600, 900, 1200]
+    assert checkpoints(5, 12) == [1, 2, 3, 4, 5]
+    curve = {"seconds": [1.0, 2.0, 3.0], "psnr": [20.0, 25.0, 24.0]}
+    assert seconds_to_reach(curve, 24.5) == 2.0
+    assert seconds_to_reach(curve, 26.0) is None
+
+
+def test_models_benchmark_prints_one_line_per_model(capsys):
+    argv = ["models", "--models", "basicvsr-tiny", "--lr-size", "8"]
+    assert main([*argv, "--num-frames", "2", "--repeats", "1", "--device", "cpu"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    result = json.loads(line)
+    assert result["model"] == "basicvsr-tiny" and result["params"] == 281549
+    assert result["gflops_per_frame"] > 0 and result["step_ms"] > 0
+
+
+def test_deformable_conv_flops_equal_the_dense_conv():
+    import torch
+    from torchvision.ops import deform_conv2d
+
+    from fedvideo.tasks.vsr.bench.models import forward_flops
+
+    class Deform(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.rand(8, 4, 3, 3))
+
+        def forward(self, x):
+            offset = torch.zeros(x.shape[0], 18, x.shape[-2], x.shape[-1])
+            return deform_conv2d(x, offset, self.weight, padding=1)
+
+    x = torch.rand(2, 4, 10, 12)
+    dense = forward_flops(torch.nn.Conv2d(4, 8, 3, padding=1, bias=False), x)
+    assert forward_flops(Deform(), x) == dense == 2 * 2 * 8 * 10 * 12 * 4 * 9

@@ -1,0 +1,163 @@
+"""The ssl task: backbone-only federation, the head kept in the client's state."""
+
+import pytest
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, RecordDict
+from torchvision.models.video import r3d_18
+
+from fedvideo.client_app import train as client_train
+from fedvideo.config import ConfigError, FederationConfig, default_run_config
+from fedvideo.config import parse_section as parse
+from fedvideo.fl.client_info import ClientInfo
+from fedvideo.fl.task import RoundInfo
+from fedvideo.fl.training import local_round
+from fedvideo.tasks import build_task
+from fedvideo.tasks.ssl.task import HEAD_STATE_KEY
+
+TINY = {
+    "task": "ssl",
+    "local-steps": 1,
+    "ssl.crop-size": 32,
+    "ssl.batch-size": 2,
+    "ssl.eval-clips": 1,
+    "synthetic-action.classes": 2,
+    "synthetic-action.train-per-class": 2,
+    "synthetic-action.test-per-class": 1,
+    "synthetic-action.frames": 16,
+    "synthetic-action.size": 36,
+}
+
+
+def _task(**overrides):
+    config = default_run_config({**TINY, **overrides})
+    return build_task(config, parse(config, FederationConfig)), config
+
+
+def test_global_state_is_backbone_only_unless_head_shared():
+    task, _ = _task()
+    model = task.build_model()
+    keys = set(task.global_state(model))
+    assert keys and all(k.startswith("backbone.") for k in keys)
+    shared, _ = _task(**{"ssl.share-head": True})
+    assert any(k.startswith("head.") for k in shared.global_state(model))
+
+
+def test_exported_backbone_loads_into_torchvision_r3d18():
+    task, _ = _task()
+    exported = task.export_state(task.build_model())
+    result = r3d_18(weights=None).load_state_dict(exported, strict=False)
+    assert sorted(result.missing_keys) == ["fc.bias", "fc.weight"]
+    assert not result.unexpected_keys
+
+
+def test_load_global_state_rejects_wrong_keys():
+    task, _ = _task()
+    model = task.build_model()
+    with pytest.raises(ValueError, match="does not fit the ssl model"):
+        task.load_global_state(model, model.state_dict())  # head is not federated
+
+
+def test_head_stays_on_the_client_between_rounds():
+    task, _ = _task()
+    client = ClientInfo(partition_id=0, num_partitions=2)
+    state = RecordDict()
+    model = task.build_model()
+    local_round(task, model, client, RoundInfo(1, 2), torch.device("cpu"), state)
+    head_after_round_1 = {k: v.clone() for k, v in model.head.state_dict().items()}
+    stored = state[HEAD_STATE_KEY].to_torch_state_dict()
+    for key, value in head_after_round_1.items():
+        torch.testing.assert_close(stored[key], value)
+
+    # Round 2 starts from a fresh model (as a ClientApp does): the head must come
+    # back from the state, not from the fresh initialisation.
+    fresh = task.build_model()
+    assert not torch.equal(fresh.head.fc2.weight, head_after_round_1["fc2.weight"])
+    task._restore_head(fresh, state)
+    torch.testing.assert_close(fresh.head.fc2.weight, head_after_round_1["fc2.weight"])
+
+
+def test_client_app_replies_with_backbone_only_and_keeps_head(reply_factory):
+    task, config = _task()
+    model = task.build_model()
+    arrays = ArrayRecord(task.global_state(model))
+    content = RecordDict(
+        {"arrays": arrays, "config": ConfigRecord({"server-round": 1, "num-rounds": 2})}
+    )
+    message = reply_factory(1, content)  # a Message with full metadata
+    context = Context(
+        run_id=1,
+        node_id=1,
+        node_config={"partition-id": 0, "num-partitions": 2},
+        state=RecordDict(),
+        run_config=config,
+    )
+    reply = client_train(message, context)
+    sent = reply.content["arrays"]
+    assert set(sent) == set(arrays)
+    assert HEAD_STATE_KEY in context.state
+    loss = reply.content["metrics"]["train_loss"]
+    assert loss > 0 and loss == loss
+
+
+def test_unknown_dataset_folder_is_reported(tmp_path):
+    task, _ = _task(**{"ssl.dataset": str(tmp_path / "missing")})
+    with pytest.raises((ConfigError, ValueError), match="missing"):
+        task.client_data(ClientInfo(0, 2))
+
+
+def test_trains_and_evaluates_on_a_prepared_frame_folder_dataset(tmp_path):
+    from fedvideo.tasks.ssl.data.synthetic import write_synthetic_action_dataset
+
+    root = write_synthetic_action_dataset(
+        tmp_path / "prepared",
+        seed=3,
+        num_classes=2,
+        train_per_class=2,
+        test_per_class=1,
+        frames=16,
+        size=36,
+    )
+    task, _ = _task(**{"ssl.dataset": str(root)})
+    model = task.build_model()
+    result = local_round(
+        task,
+        model,
+        ClientInfo(0, 1),
+        RoundInfo(1, 1),
+        torch.device("cpu"),
+        RecordDict(),
+    )
+    assert result.num_examples == 4 and result.train_loss > 0
+    scores = task.evaluate_global(model, torch.device("cpu"))
+    assert set(scores) == {"R@1", "R@5", "R@10", "R@20", "R@50"}
+    assert scores["R@50"] == 100.0
+
+
+def test_final_evaluation_fine_tunes_when_asked(tmp_path):
+    task, _ = _task(**{"ssl.finetune-epochs": 1, "ssl.finetune-batch-size": 2})
+    scores = task.final_evaluation(task.build_model(), torch.device("cpu"), tmp_path)
+    assert set(scores) == {"top1", "top5", "finetune_loss"}
+    assert 0.0 <= scores["top1"] <= 100.0 and scores["top5"] == 100.0  # 2 classes
+    plain, _ = _task()
+    cpu = torch.device("cpu")
+    assert plain.final_evaluation(plain.build_model(), cpu, tmp_path) == {}
+
+
+def test_partition_file_selects_the_clients_videos(tmp_path):
+    from fedvideo.data.partition import write_partition_file
+
+    task, _ = _task()
+    names = [v.name for v in task.splits().train]
+    path = tmp_path / "partition.json"
+    write_partition_file(path, [names[:1], names[1:]], {"task": "ssl"})
+    task, _ = _task(**{"ssl.partitioning": str(path)})
+    assert [v.name for v in task.client_data(ClientInfo(0, 2))] == names[:1]
+    assert [v.name for v in task.client_data(ClientInfo(1, 2))] == names[1:]
+
+
+def test_iid_partition_is_shuffled_and_complete():
+    task, _ = _task(**{"synthetic-action.train-per-class": 4})
+    parts = [task.client_data(ClientInfo(i, 2)) for i in range(2)]
+    names = sorted(v.name for part in parts for v in part)
+    assert names == sorted(v.name for v in task.splits().train)
+    assert {v.label for v in parts[0]} == {0, 1}  # not contiguous by class
