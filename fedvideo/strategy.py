@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fedvideo.config import FederationConfig, lookup
-from fedvideo.strategies import FedProx, FedVideoStrategy, FedVSR, LossAware, SWAMixed
+from fedvideo.strategies.base import FedVideoStrategy
+from fedvideo.strategies.fedprox import FedProx
+from fedvideo.strategies.fedvsr import FedVSR
+from fedvideo.strategies.fedvssl import LossAware, SWAMixed
 
 __all__ = ["STRATEGIES", "build_strategy", "strategy_class"]
 

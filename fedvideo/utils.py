@@ -25,6 +25,11 @@ __all__ = [
 ]
 
 
+# The process umask, read once (os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 class CommandError(Exception):
     """A ``fedvideo`` command cannot do what it was asked; the message says why."""
 
@@ -94,13 +99,15 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create ``path`` through a temporary file and an atomic rename.
 
     ``write`` receives the temporary file's name and fills it. A crash while
-    writing never leaves a truncated file at ``path``.
+    writing never leaves a truncated file at ``path``. The file gets the
+    permissions of a file created with ``open`` (0o666 less the umask).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -31,6 +31,9 @@ def test_atomic_save_and_safe_load(tmp_path):
     data = load_checkpoint(path)
     assert data["round"] == 3 and torch.equal(data["model"]["w"], torch.ones(2))
     assert [p.name for p in path.parent.iterdir()] == ["ckpt.pt"]  # no temp files left
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # as open()
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(tmp_path / "missing.pt")
 
