@@ -19,6 +19,8 @@ TINY_VSR: dict[str, Any] = {
     "vsr.num-frames": 4,
     "vsr.batch-size": 2,
     "local-steps": 2,
+    "vsr.samples-per-video": 4,
+    "vsr.warmup-fraction": 0.0,
 }
 
 

@@ -115,7 +115,7 @@ def test_flwr_run_vsr_multigrid_records_the_stage_per_round(superlink, tmp_path)
         "strategy='fedvsr' multigrid=true local-steps=2 synthetic.train-videos=8 "
         "synthetic.test-videos=2 synthetic.frames=8 vsr.num-frames=8 "
         "multigrid-schedule.spatial-stages=1 multigrid-schedule.temporal-stages=2 "
-        "multigrid-schedule.min-frames=2",
+        "multigrid-schedule.min-frames=2 vsr.lr=4e-4 vsr.warmup-fraction=0.0",
     )
     rounds = results["rounds"]
     assert [r["schedule"].get("num_frames") for r in rounds] == [None, 4, 8]

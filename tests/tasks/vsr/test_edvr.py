@@ -297,10 +297,23 @@ def test_backends_agree_on_the_whole_model():
 
 def test_gradients_reach_offsets_and_tsa():
     model = _micro()
-    model(_clip(2, 3, 8, 8)).square().mean().backward()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    clip = _clip(2, 3, 8, 8)
+
+    def backward() -> None:
+        model.zero_grad()
+        model(clip).square().mean().backward()
+
+    # Step 1: the residual branch ends in a zero layer, the only one that learns.
+    backward()
     for name, param in model.named_parameters():
         assert param.grad is not None, name
         assert torch.isfinite(param.grad).all(), name
+    moving = {n for n, p in model.named_parameters() if p.grad.abs().sum() > 0}
+    assert moving == {"conv_last.weight", "conv_last.bias"}
+    # Step 2: offsets and masks start at zero but learn as soon as it has moved.
+    optimizer.step()
+    backward()
     packs = {
         name: module
         for name, module in model.pcd_align.named_modules()
@@ -308,18 +321,15 @@ def test_gradients_reach_offsets_and_tsa():
     }
     assert sorted(packs) == ["cas_dcnpack", "dcn_pack.l1", "dcn_pack.l2", "dcn_pack.l3"]
     for name, pack in packs.items():
-        # Offsets and masks start at zero but learn from the first step.
         assert pack.conv_offset.weight.grad.abs().sum() > 0, name
         assert pack.conv_offset.bias.grad.abs().sum() > 0, name
-    # TSA's last mask and additive convolutions start at zero, so the layers
-    # before them learn once those have moved: from the third step on.
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    # TSA's last mask and additive convolutions start at zero too, so the
+    # layers before them follow two steps later: every parameter by step 4.
     for _ in range(2):
         optimizer.step()
-        model.zero_grad()
-        model(_clip(2, 3, 8, 8)).square().mean().backward()
-    for name, param in model.fusion.named_parameters():
-        assert param.grad.abs().sum() > 0, f"fusion.{name}"
+        backward()
+    for name, param in model.named_parameters():
+        assert param.grad.abs().sum() > 0, name
 
 
 def test_fresh_tsa_passes_the_fused_features_unchanged():

@@ -13,6 +13,7 @@ from fedvideo.tasks.vsr.models import (
     flow_warp,
     load_spynet_weights,
 )
+from fedvideo.tasks.vsr.models.basicvsr import upsampled_base
 
 pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
 
@@ -176,12 +177,33 @@ def test_chunked_reconstruction_matches_single_call():
     torch.testing.assert_close(framewise, whole)
 
 
-def test_gradients_reach_flow_and_reconstruction():
+def test_gradients_reach_flow_and_reconstruction_from_the_second_step():
     model = build_vsr_model("basicvsr-tiny")
-    model(_clip(2, 3, 8, 8)).square().mean().backward()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    clip, target = _clip(2, 3, 8, 8), _clip(2, 3, 32, 32)
+    # A fresh model: the zero last layer stops every gradient but its own.
+    (model(clip) - target).square().mean().backward()
+    moving = {n for n, p in model.named_parameters() if p.grad.abs().sum() > 0}
+    assert moving == {"conv_last.weight", "conv_last.bias"}
+    optimizer.step()
+    optimizer.zero_grad()
+    (model(clip) - target).square().mean().backward()
     for name, param in model.named_parameters():
         assert param.grad is not None, name
         assert param.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("name", sorted(VSR_MODELS))
+@pytest.mark.parametrize("scale", [4, 2])
+def test_fresh_preset_outputs_exactly_its_upsampling(name, scale):
+    model = build_vsr_model(name, scale=scale).eval()
+    clip = _clip(1, 5, 12, 16)
+    with torch.no_grad():
+        out = model(clip)
+    base = upsampled_base(clip.flatten(0, 1), scale, model.base_upsampling)
+    assert torch.equal(out, base.view_as(out))
+    expected = "bicubic" if name.endswith("-tiny") else "bilinear"
+    assert model.base_upsampling == expected
 
 
 def test_cpu_autocast_bfloat16():

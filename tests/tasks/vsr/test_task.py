@@ -53,6 +53,14 @@ def test_evaluate_global_reports_model_and_bicubic():
     assert 10 < metrics["psnr_bicubic"] < 50
 
 
+@pytest.mark.parametrize("model", ["basicvsr-tiny", "edvr-tiny", "vrt-tiny"])
+def test_round_zero_scores_exactly_the_bicubic_baseline(model):
+    task, _, _ = tiny_task(**{"vsr.model": model})
+    metrics = task.evaluate_global(task.build_model(), CPU)
+    assert metrics["psnr"] == metrics["psnr_bicubic"]
+    assert metrics["ssim"] == metrics["ssim_bicubic"]
+
+
 def test_bicubic_upsample_shape_and_range():
     lr = torch.rand(2, 3, 3, 5, 6)
     up = bicubic_upsample(lr, 4)

@@ -25,6 +25,7 @@ __all__ = [
     "basicvsr_tiny",
     "check_base_upsampling",
     "upsampled_base",
+    "zero_residual_output_",
 ]
 
 SUPPORTED_SCALES = (2, 4)
@@ -44,6 +45,20 @@ def check_base_upsampling(mode: str) -> None:
 def upsampled_base(lr: Tensor, scale: int, mode: str) -> Tensor:
     """Upsample LR frames (N, 3, h, w) by ``scale``: the residual base of a model."""
     return F.interpolate(lr, scale_factor=scale, mode=mode, align_corners=False)
+
+
+def zero_residual_output_(conv: nn.Conv2d) -> None:
+    """Zero the last layer of a residual branch, so that the branch starts at 0.
+
+    Every bundled VSR model adds its residual branch to the upsampled LR frame;
+    with this layer at zero a fresh model outputs exactly the upsampling
+    (bicubic or bilinear), and training can only move away from it by
+    learning. Its gradient is not zero, so the layer leaves zero at the first
+    step and the rest of the branch receives gradients from the second on.
+    """
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
 
 
 class ResidualBlockNoBN(nn.Module):
@@ -100,6 +115,7 @@ class PixelShuffleHead:
         self.pixel_shuffle = nn.PixelShuffle(2)
         self.conv_hr = nn.Conv2d(upsample_feat, upsample_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(upsample_feat, 3, 3, 1, 1)
+        zero_residual_output_(self.conv_last)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
     def _pixel_shuffle_head(self, x: Tensor, lr: Tensor) -> Tensor:

@@ -27,7 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .basicvsr import check_base_upsampling, upsampled_base
+from .basicvsr import (
+    check_base_upsampling,
+    upsampled_base,
+    zero_residual_output_,
+)
 from .spynet import SpyNet, bidirectional_flows
 from .warp import flow_warp
 
@@ -761,6 +765,7 @@ class VideoTransformerSR(nn.Module):
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)
                 nn.init.zeros_(module.bias)
+        zero_residual_output_(self.conv_last)
 
     def compute_flows(self, lrs: Tensor) -> tuple[Tensor, Tensor]:
         """Flows between neighbouring frames, both directions, one SpyNet call.
