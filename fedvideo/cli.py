@@ -5,6 +5,7 @@
     fedvideo prepare {vsr,synthetic-vsr,ssl,synthetic-ssl,pose,synthetic-pose} ...
     fedvideo compare RUN ... [--plot FILE]        held-out metrics of runs
     fedvideo robustness RUN ... [--plot FILE]     final quality vs lost uploads
+    fedvideo seeds RUN ... [--plot FILE]          mean ± std over seeds, per group
     fedvideo compare-pose RUN ... [--plot FILE]   PCKh across test resolutions
     fedvideo downstream [--backbone model.pt]     retrieval / fine-tuning of R3D-18
     fedvideo bench {vsr-step,models,multigrid,ssl-step} ...
@@ -39,6 +40,10 @@ TOOLS: dict[str, tuple[str, str]] = {
     "robustness": (
         "fedvideo.reports.robustness",
         "final quality per strategy against the share of lost uploads",
+    ),
+    "seeds": (
+        "fedvideo.reports.seeds",
+        "runs grouped over seeds: mean ± std of the final metrics, table and plot",
     ),
     "compare-pose": (
         "fedvideo.tasks.pose.compare",

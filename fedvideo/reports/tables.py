@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from fedvideo.utils import atomic_savefig  # noqa: E402
 
-__all__ = ["Series", "line_plot", "markdown_table"]
+__all__ = ["Series", "bar_plot", "line_plot", "markdown_table"]
 
 #: Legend label -> (x values, y values) of one line.
 Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
@@ -87,6 +88,51 @@ def line_plot(
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    atomic_savefig(fig, path)
+    plt.close(fig)
+    return path
+
+
+def bar_plot(
+    values: Mapping[str, tuple[float, float]],
+    path: Path,
+    *,
+    ylabel: str,
+    title: str | None = None,
+) -> Path:
+    """Plot one horizontal bar per label, with an error bar, written atomically.
+
+    Parameters
+    ----------
+    values : Mapping[str, tuple[float, float]]
+        Label -> (value, error), e.g. mean and standard deviation over seeds;
+        drawn top to bottom in order. A NaN error draws no error bar.
+    path : Path
+        Image file to write (format from the suffix); its folder is created.
+    ylabel : str
+        Label of the value axis.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    labels = list(values)
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.45 * len(labels)))
+    positions = range(len(labels))[::-1]
+    means = [values[label][0] for label in labels]
+    errors = [
+        0.0 if math.isnan(values[label][1]) else values[label][1] for label in labels
+    ]
+    ax.barh(positions, means, xerr=errors, capsize=3, color="tab:blue", alpha=0.8)
+    ax.set_yticks(list(positions), labels)
+    ax.set_xlabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     atomic_savefig(fig, path)
     plt.close(fig)

@@ -16,6 +16,8 @@ from fedvideo.config import (
     at_least,
     in_unit_interval,
 )
+from fedvideo.data.errors import DatasetError
+from fedvideo.tasks.vsr.data.synthetic import SyntheticDomain, parse_domains
 from fedvideo.tasks.vsr.models import VSR_MODELS
 from fedvideo.tasks.vsr.models.external import is_import_path, parse_model_kwargs
 
@@ -123,6 +125,19 @@ class SyntheticConfig:
     frames: int = dataclasses.field(metadata=at_least(2))
     height: int = dataclasses.field(metadata=at_least(8))
     width: int = dataclasses.field(metadata=at_least(8))
+    domains: str
+
+    @property
+    def domain_list(self) -> tuple[SyntheticDomain, ...]:
+        """``domains`` parsed: the families the clips are drawn from, in turn."""
+        try:
+            return parse_domains(self.domains)
+        except DatasetError as err:
+            raise ConfigError(f"run config {err}") from None
+
+    def __post_init__(self) -> None:
+        """Check the domain names now, so that a bad one fails at start."""
+        _ = self.domain_list
 
 
 def tile_triple(text: str, key: str) -> tuple[int, int, int] | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fedvideo.fl.training import (
-    autocast_for,
-)
+from fedvideo.fl.training import autocast_for
 from fedvideo.tasks.vsr.data.clips import VSRTestClips
 from fedvideo.tasks.vsr.metrics import psnr, ssim
 from fedvideo.tasks.vsr.tiling import tiled_forward
@@ -37,18 +37,23 @@ def evaluate_clips(
     amp: bool = False,
     tile: tuple[int, int, int] | None = None,
     tile_overlap: tuple[int, int, int] = (2, 8, 8),
+    groups: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """PSNR/SSIM of ``model`` and of bicubic upsampling on whole test clips.
 
     Scores are averaged over the frames of a clip, then over clips (the VSR
-    convention); both are computed on the same frames. With ``tile`` (LR
+    convention); both are computed on the same frames. With ``groups`` (one
+    name per clip, e.g. its synthetic domain) the averages of each group are
+    reported too, as ``"<metric> <group>"``. With ``tile`` (LR
     frames, height, width; 0 = the whole extent), each clip is super-resolved
     tile by tile with :func:`fedvideo.tasks.vsr.tiling.tiled_forward`: memory
     is bounded by one tile, overlaps of ``tile_overlap`` are blended with a
     raised cosine after discarding a quarter of the overlap at each cut edge.
     """
     model.eval()
-    totals = dict.fromkeys(("psnr", "ssim", "psnr_bicubic", "ssim_bicubic"), 0.0)
+    if groups is not None and len(groups) != len(clips):
+        raise ValueError(f"{len(groups)} group names for {len(clips)} clips")
+    scores = []
     for clip in clips:
         lr, hr = clip["lr"], clip["hr"]
         with autocast_for(device, amp):
@@ -58,10 +63,21 @@ def evaluate_clips(
                 sr = _tiled(model, lr, scale, tile, tile_overlap, device)
         sr = sr.float().clamp(0, 1).cpu()
         bicubic = bicubic_upsample(lr, scale)
-        for prefix, pred in (("", sr), ("_bicubic", bicubic)):
-            totals["psnr" + prefix] += psnr(pred, hr, crop_border, y_channel)
-            totals["ssim" + prefix] += ssim(pred, hr, crop_border, y_channel)
-    return {name: value / len(clips) for name, value in totals.items()}
+        clip_scores = {}
+        for suffix, pred in (("", sr), ("_bicubic", bicubic)):
+            clip_scores["psnr" + suffix] = psnr(pred, hr, crop_border, y_channel)
+            clip_scores["ssim" + suffix] = ssim(pred, hr, crop_border, y_channel)
+        scores.append(clip_scores)
+    result = _mean_scores(scores)
+    for group in dict.fromkeys(groups or ()):
+        members = [s for s, g in zip(scores, groups, strict=True) if g == group]
+        result |= {f"{name} {group}": v for name, v in _mean_scores(members).items()}
+    return result
+
+
+def _mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Average each metric over clips (in the order the metrics first appear)."""
+    return {name: sum(s[name] for s in scores) / len(scores) for name in scores[0]}
 
 
 def _tiled(

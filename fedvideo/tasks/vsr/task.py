@@ -15,7 +15,7 @@ from fedvideo.config import (
     FederationConfig,
     parse_section,
 )
-from fedvideo.data.partition import select_partition
+from fedvideo.data.partition import partition_iid, select_partition
 from fedvideo.fl.client_info import ClientInfo, read_node_data
 from fedvideo.fl.schedules import cosine_lr, linear_scaled_lr, warmup_factor
 from fedvideo.fl.task import EvalResult, LocalTraining, PlotSpec, RoundInfo, Task
@@ -24,6 +24,7 @@ from fedvideo.tasks.vsr.config import MultigridConfig, SyntheticConfig, VSRConfi
 from fedvideo.tasks.vsr.data.clips import VSRTestClips, VSRTrainClips
 from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS
 from fedvideo.tasks.vsr.data.splits import VideoSplits, folder_splits, synthetic_splits
+from fedvideo.tasks.vsr.data.synthetic import domain_of
 from fedvideo.tasks.vsr.data.video import Video
 from fedvideo.tasks.vsr.evaluation import evaluate_clips
 from fedvideo.tasks.vsr.losses import vsr_loss
@@ -85,6 +86,12 @@ class VSRTask(Task):
         )
         if federation.multigrid:
             self._check_multigrid_rounds()
+        if self.config.partitioning == "by-domain" and len(self.domains()) < 2:
+            raise ConfigError(
+                "run config 'vsr.partitioning': 'by-domain' needs the synthetic "
+                "dataset with several 'synthetic.domains', e.g. "
+                '"smooth,fine,fast,degraded"'
+            )
 
     def splits(self) -> VideoSplits:
         """Training and test videos of the configured dataset (cached per process)."""
@@ -281,6 +288,8 @@ class VSRTask(Task):
                 f"run config 'vsr.dataset': {cfg.dataset!r} has no training "
                 "videos (Vid4 is a test set; train on REDS or synthetic data)"
             )
+        if cfg.partitioning == "by-domain":
+            return self._domain_partition(train, client)
         return select_partition(
             train,
             cfg.partitioning,
@@ -288,6 +297,24 @@ class VSRTask(Task):
             client.num_partitions,
             skew=cfg.skew,
         )
+
+    def domains(self) -> tuple[str, ...]:
+        """Return the synthetic domains of the run (none for folder datasets)."""
+        if self.config.dataset != "synthetic":
+            return ()
+        return tuple(domain.name for domain in self.synthetic.domain_list)
+
+    def _domain_partition(
+        self, train: Sequence[Video], client: ClientInfo
+    ) -> list[Video]:
+        """Client ``i`` holds domain ``i mod n``, split among its domain's clients."""
+        domains = self.domains()
+        index, count = client.partition_id, client.num_partitions
+        domain = domains[index % len(domains)]
+        peers = list(range(index % len(domains), count, len(domains)))
+        videos = [video for video in train if domain_of(video.name) == domain]
+        chunks = partition_iid(len(videos), len(peers))
+        return [videos[i] for i in chunks[peers.index(index)]]
 
     def test_data(self) -> list[Video]:
         """Return the held-out clips (the first ``vsr.eval-max-clips`` if > 0).
@@ -353,7 +380,12 @@ class VSRTask(Task):
         )
 
     def _evaluate_videos(
-        self, model: nn.Module, videos: Sequence[Video], device: torch.device, y: bool
+        self,
+        model: nn.Module,
+        videos: Sequence[Video],
+        device: torch.device,
+        y: bool,
+        groups: Sequence[str] | None = None,
     ) -> dict[str, float]:
         return evaluate_clips(
             model,
@@ -365,6 +397,7 @@ class VSRTask(Task):
             amp=self.federation.amp,
             tile=self.config.eval_tile_shape,
             tile_overlap=self.config.eval_tile_overlap_shape,
+            groups=groups,
         )
 
     def evaluate(
@@ -380,6 +413,8 @@ class VSRTask(Task):
     ) -> dict[str, float]:
         """Score the model and bicubic upsampling on the held-out test clips."""
         test = self.test_data()
+        several = len(self.domains()) > 1
+        groups = [domain_of(video.name) for video in test] if several else None
         return self._evaluate_videos(
-            model, test, device, y=self.splits().eval_y_channel
+            model, test, device, y=self.splits().eval_y_channel, groups=groups
         )

@@ -11,11 +11,16 @@ from PIL import Image
 from fedvideo.data.errors import DatasetError
 from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS, discover_vsr_dataset
 from fedvideo.tasks.vsr.data.synthetic import (
+    DOMAINS,
     bicubic_downsample,
+    degrade,
+    domain_of,
     make_synthetic_videos,
+    parse_domains,
     synthetic_vsr_splits,
     write_synthetic_reds,
 )
+from fedvideo.tasks.vsr.metrics import psnr
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +171,77 @@ def test_write_synthetic_reds_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "old.txt").write_text("x")
     with pytest.raises(DatasetError, match=str(tmp_path)):
         write_synthetic_reds(tmp_path, num_videos=1, num_frames=2, height=16, width=16)
+
+
+# --- domains (families of clips that differ in how hard VSR is) ---------------
+
+ALL_DOMAINS = tuple(DOMAINS.values())
+
+
+def _bicubic_psnr(video) -> float:
+    lr, hr = video.load(range(video.num_frames))
+    lr_t, hr_t = (torch.from_numpy(a).permute(0, 3, 1, 2) / 255.0 for a in (lr, hr))
+    up = F.interpolate(lr_t, scale_factor=4, mode="bicubic")
+    return psnr(up.clamp(0, 1), hr_t)
+
+
+def test_the_default_domain_is_the_original_generator():
+    assert parse_domains("") == (DOMAINS["mixed"],)
+    default = make_synthetic_videos(5, 2, 3, 32, 32)
+    explicit = make_synthetic_videos(5, 2, 3, 32, 32, domains=(DOMAINS["mixed"],))
+    for a, b in zip(default, explicit, strict=True):
+        assert a.name == b.name and a.name.startswith("synthetic-")
+        assert domain_of(a.name) == ""
+        for x, y in zip(a.load(range(3)), b.load(range(3)), strict=True):
+            assert np.array_equal(x, y)
+
+
+def test_domains_take_turns_and_are_named_and_deterministic():
+    videos = make_synthetic_videos(3, 10, 3, 32, 32, domains=ALL_DOMAINS)
+    names = [domain.name for domain in ALL_DOMAINS]
+    assert [domain_of(v.name) for v in videos] == names + names
+    again = make_synthetic_videos(3, 10, 3, 32, 32, domains=ALL_DOMAINS)
+    for a, b in zip(videos, again, strict=True):
+        assert a.name == b.name
+        for x, y in zip(a.load(range(3)), b.load(range(3)), strict=True):
+            assert np.array_equal(x, y)
+
+
+def test_domains_differ_in_how_much_bicubic_leaves_to_restore():
+    domains = (DOMAINS["smooth"], DOMAINS["fine"])
+    videos = make_synthetic_videos(11, 8, 4, 64, 64, domains=domains)
+    smooth = np.mean([_bicubic_psnr(v) for v in videos[0::2]])
+    fine = np.mean([_bicubic_psnr(v) for v in videos[1::2]])
+    assert smooth > fine + 5.0  # dB: the fine domain is much harder
+
+
+def test_degraded_lr_is_blurred_and_noisy_and_reproducible():
+    (video,) = make_synthetic_videos(4, 1, 3, 32, 32, domains=(DOMAINS["degraded"],))
+    lr, hr = video.load(range(3))
+    plain = bicubic_downsample(hr, 4)
+    assert np.abs(lr.astype(int) - plain.astype(int)).mean() > 1.0
+    rng = np.random.default_rng(0)
+    assert np.array_equal(
+        degrade(hr, 4, DOMAINS["degraded"], rng),
+        degrade(hr, 4, DOMAINS["degraded"], np.random.default_rng(0)),
+    )
+    assert np.array_equal(degrade(hr, 4, DOMAINS["fast"], rng), plain)
+
+
+def test_fast_domain_moves_more():
+    def motion(domain):
+        videos = make_synthetic_videos(2, 6, 4, 64, 64, domains=(domain,))
+        return np.mean(
+            [
+                np.abs(np.diff(v.load(range(4))[1].astype(float), axis=0)).mean()
+                for v in videos
+            ]
+        )
+
+    assert motion(DOMAINS["fast"]) > motion(DOMAINS["smooth"])
+
+
+@pytest.mark.parametrize("text", ["smooth,unknown", "fine,fine"])
+def test_bad_domain_lists_are_named(text):
+    with pytest.raises(DatasetError, match="synthetic.domains"):
+        parse_domains(text)

@@ -247,3 +247,49 @@ def test_multigrid_sliding_window_models_take_the_spatial_cycle_only():
     spatial, _, _ = tiny_task(**{**edvr, "multigrid-schedule.temporal-stages": 1})
     assert getattr(spatial.initial_model(), "sliding_window", False)
     assert [spatial.round_schedule(r)["num_frames"] for r in (1, 6)] == [5, 5]
+
+
+# --- synthetic domains: by-domain clients, per-domain scores ------------------
+
+DOMAINS_4 = {"synthetic.domains": "smooth,fine,fast,degraded"}
+
+
+def test_by_domain_clients_each_hold_one_domain():
+    task, _, _ = tiny_task(
+        **DOMAINS_4, **{"vsr.partitioning": "by-domain", "synthetic.train-videos": 8}
+    )
+    parts = [task.client_data(ClientInfo(i, 4)) for i in range(4)]
+    domains = [{video.name.rsplit("-", 1)[1] for video in part} for part in parts]
+    assert domains == [{"smooth"}, {"fine"}, {"fast"}, {"degraded"}]
+    assert [len(part) for part in parts] == [2, 2, 2, 2]
+    # Eight clients: two per domain, each with half of it.
+    halves = [task.client_data(ClientInfo(i, 8)) for i in (0, 4)]
+    assert [len(h) for h in halves] == [1, 1] and halves[0] != halves[1]
+
+
+def test_iid_clients_hold_every_domain():
+    task, _, _ = tiny_task(**DOMAINS_4, **{"synthetic.train-videos": 8})
+    parts = [task.client_data(ClientInfo(i, 2)) for i in range(2)]
+    for part in parts:
+        assert {v.name.rsplit("-", 1)[1] for v in part} == set(
+            DOMAINS_4["synthetic.domains"].split(",")
+        )
+
+
+def test_by_domain_needs_several_domains():
+    with pytest.raises(ConfigError, match="by-domain"):
+        tiny_task(**{"vsr.partitioning": "by-domain"})
+    with pytest.raises(ConfigError, match="synthetic.domains"):
+        tiny_task(**{"synthetic.domains": "smooth,sharp"})
+
+
+def test_held_out_scores_are_reported_per_domain_too():
+    task, _, _ = tiny_task(**DOMAINS_4, **{"synthetic.test-videos": 4})
+    metrics = task.evaluate_global(task.build_model(), CPU)
+    for domain in DOMAINS_4["synthetic.domains"].split(","):
+        assert metrics[f"psnr {domain}"] == metrics[f"psnr_bicubic {domain}"]
+    per_domain = [metrics[f"psnr_bicubic {d}"] for d in ("smooth", "fine", "fast")]
+    overall = (sum(per_domain) + metrics["psnr_bicubic degraded"]) / 4
+    assert metrics["psnr_bicubic"] == pytest.approx(overall)
+    assert metrics["psnr_bicubic smooth"] > metrics["psnr_bicubic fine"]
+    assert "psnr mixed" not in tiny_task()[0].evaluate_global(task.build_model(), CPU)

@@ -39,6 +39,7 @@ def synthetic_splits(seed: int, synthetic: SyntheticConfig, scale: int) -> Video
         height=synthetic.height,
         width=synthetic.width,
         scale=scale,
+        domains=synthetic.domain_list,
     )
     return VideoSplits(train, test, eval_y_channel=False)
 

@@ -27,10 +27,11 @@ so that the real-data loaders can be exercised end to end.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from fedvideo.data.errors import (
     DatasetError,
@@ -42,15 +43,103 @@ from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS, reds_lr_folder
 from fedvideo.tasks.vsr.data.video import InMemoryVideo
 
 __all__ = [
+    "DOMAINS",
+    "SyntheticDomain",
     "bicubic_downsample",
+    "degrade",
+    "domain_of",
+    "parse_domains",
     "make_synthetic_videos",
     "render_hr_clip",
     "synthetic_vsr_splits",
     "write_synthetic_reds",
 ]
 
-_MAX_CAMERA_STEP = 3  # HR px per frame and axis
-_MAX_OBJECT_STEP = 4  # HR px per frame and axis
+
+@dataclass(frozen=True)
+class SyntheticDomain:
+    """A family of synthetic clips: what the HR content is and how LR is made.
+
+    The default values are the ``mixed`` family, the generator's original
+    content. Ranges are ``(low, high)`` of a uniform draw per clip or shape.
+
+    Attributes
+    ----------
+    name : str
+        The domain's name in ``synthetic.domains`` and in per-domain metrics.
+    exponent : tuple[float, float]
+        Spectral exponent of the 1/f noise (higher: smoother texture).
+    contrast : tuple[float, float]
+        Contrast of the background texture, in grey levels.
+    shapes : tuple[int, int]
+        Hard-edged shapes per frame area (before scaling to the canvas).
+    shape_kinds : tuple[float, ...]
+        Probabilities of rectangle, ellipse, thin line, stripes, checkerboard.
+    half_period : tuple[float, float]
+        Half-period of stripes and checkerboards, in HR pixels.
+    camera_step, object_step : int
+        Largest camera and object speed, HR pixels per frame and axis.
+    sprite_contrast : tuple[float, float]
+        Contrast of the moving objects' texture.
+    sprite_stripes : float
+        Share of moving objects overlaid with fine stripes.
+    stripe_period : tuple[float, float]
+        Period of those stripes, in HR pixels.
+    blur : float
+        Gaussian blur (sigma, HR pixels) applied before downsampling; 0 = none.
+    noise : float
+        Gaussian noise (sigma, grey levels) added to the LR frames; 0 = none.
+    """
+
+    name: str
+    exponent: tuple[float, float] = (1.0, 1.4)
+    contrast: tuple[float, float] = (18.0, 40.0)
+    shapes: tuple[int, int] = (6, 13)
+    shape_kinds: tuple[float, ...] = (0.3, 0.25, 0.2, 0.15, 0.1)
+    half_period: tuple[float, float] = (2.0, 8.0)
+    camera_step: int = 3
+    object_step: int = 4
+    sprite_contrast: tuple[float, float] = (20.0, 45.0)
+    sprite_stripes: float = 0.5
+    stripe_period: tuple[float, float] = (3.0, 8.0)
+    blur: float = 0.0
+    noise: float = 0.0
+
+
+#: The families of ``synthetic.domains``, from easy to hard for VSR.
+DOMAINS: dict[str, SyntheticDomain] = {
+    # Everything at once: textures, edges, lines, stripes, moderate motion.
+    "mixed": SyntheticDomain("mixed"),
+    # Smooth, low-contrast texture, few edges, no stripes, slow motion: bicubic
+    # is nearly right, little is left to learn.
+    "smooth": SyntheticDomain(
+        "smooth",
+        exponent=(1.8, 2.2),
+        contrast=(8.0, 16.0),
+        shapes=(2, 5),
+        shape_kinds=(0.5, 0.5, 0.0, 0.0, 0.0),
+        camera_step=1,
+        object_step=1,
+        sprite_contrast=(8.0, 16.0),
+        sprite_stripes=0.0,
+    ),
+    # Dense fine detail near the HR Nyquist frequency, high contrast.
+    "fine": SyntheticDomain(
+        "fine",
+        exponent=(0.7, 1.0),
+        contrast=(30.0, 50.0),
+        shapes=(10, 17),
+        shape_kinds=(0.1, 0.1, 0.3, 0.3, 0.2),
+        half_period=(1.5, 4.0),
+        sprite_contrast=(30.0, 50.0),
+        sprite_stripes=0.9,
+        stripe_period=(2.5, 5.0),
+    ),
+    # The mixed content moving fast: large displacements to align.
+    "fast": SyntheticDomain("fast", camera_step=8, object_step=10),
+    # The mixed content with a blurred, noisy LR: restoration, not only upscaling.
+    "degraded": SyntheticDomain("degraded", blur=1.2, noise=3.0),
+}
 
 
 def bicubic_downsample(hr: np.ndarray, scale: int) -> np.ndarray:
@@ -192,7 +281,11 @@ def _rotated_coordinates(
 
 
 def _paint_shapes(
-    canvas: np.ndarray, luminance: np.ndarray, rng: np.random.Generator, size: int
+    canvas: np.ndarray,
+    luminance: np.ndarray,
+    rng: np.random.Generator,
+    size: int,
+    domain: SyntheticDomain,
 ) -> None:
     """Paint hard-edged shapes, lines, stripes and checkerboards onto ``canvas``.
 
@@ -201,9 +294,10 @@ def _paint_shapes(
     background's luminance noise, so that shapes keep some texture.
     """
     height, width, _ = canvas.shape
-    count = 1 + int(rng.integers(6, 13) * height * width / (1.6 * size * size))
+    area = height * width / (1.6 * size * size)
+    count = 1 + int(rng.integers(*domain.shapes) * area)
     for _ in range(count):
-        kind = int(rng.choice(5, p=[0.3, 0.25, 0.2, 0.15, 0.1]))
+        kind = int(rng.choice(5, p=list(domain.shape_kinds)))
         if kind == 2:  # thin line, 1-3 px wide
             a, b = rng.uniform(0.15, 0.45) * size, rng.uniform(0.5, 1.5)
         else:
@@ -216,7 +310,7 @@ def _paint_shapes(
         modulation = np.float32(rng.uniform(4.0, 20.0)) * luminance[box][..., None]
         fill = modulation + _random_colour(rng)
         if kind in (3, 4):  # square-wave stripes / checkerboard in two colours
-            half_period = rng.uniform(2.0, 8.0)
+            half_period = rng.uniform(*domain.half_period)
             phase = np.floor(u / half_period)
             if kind == 4:
                 phase = phase + np.floor(v / half_period)
@@ -226,17 +320,17 @@ def _paint_shapes(
         region[mask] = fill[mask]
 
 
-def _camera_path(rng: np.random.Generator, num_frames: int) -> np.ndarray:
+def _camera_path(
+    rng: np.random.Generator, num_frames: int, max_step: int
+) -> np.ndarray:
     """Integer HR camera offsets ``(num_frames, 2)``, minimum 0 on each axis."""
-    velocity = rng.integers(-_MAX_CAMERA_STEP, _MAX_CAMERA_STEP + 1, size=2)
+    velocity = rng.integers(-max_step, max_step + 1, size=2)
     if not velocity.any():
         velocity[rng.integers(2)] = rng.choice([-1, 1])
     steps = np.repeat(velocity[None, :], max(num_frames - 1, 0), axis=0)
     if num_frames > 3 and rng.random() < 0.5:  # slow drift change part-way
         change_at = int(rng.integers(num_frames // 3, 2 * num_frames // 3 + 1))
-        changed = np.clip(
-            velocity + rng.integers(-1, 2, size=2), -_MAX_CAMERA_STEP, _MAX_CAMERA_STEP
-        )
+        changed = np.clip(velocity + rng.integers(-1, 2, size=2), -max_step, max_step)
         if changed.any():  # the camera keeps moving
             steps[change_at:] = changed
     path = np.concatenate([np.zeros((1, 2), dtype=np.int64), np.cumsum(steps, axis=0)])
@@ -244,7 +338,10 @@ def _camera_path(rng: np.random.Generator, num_frames: int) -> np.ndarray:
 
 
 def _make_sprite(
-    rng: np.random.Generator, fields: np.ndarray, size: int
+    rng: np.random.Generator,
+    fields: np.ndarray,
+    size: int,
+    domain: SyntheticDomain,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make a textured object: RGB ``(h, w, 3)`` and alpha ``(h, w, 1)`` in [0, 1].
 
@@ -257,9 +354,9 @@ def _make_sprite(
     top = int(rng.integers(0, field_h - sprite_h + 1))
     left = int(rng.integers(0, field_w - sprite_w + 1))
     window = fields[:, top : top + sprite_h, left : left + sprite_w]
-    texture = _colourise(window, rng, contrast=rng.uniform(20.0, 45.0))
-    if rng.random() < 0.5:  # fine stripes: detail close to the HR resolution
-        period = rng.uniform(3.0, 8.0)
+    texture = _colourise(window, rng, contrast=rng.uniform(*domain.sprite_contrast))
+    if rng.random() < domain.sprite_stripes:  # fine stripes: HR-scale detail
+        period = rng.uniform(*domain.stripe_period)
         angle = rng.uniform(0, np.pi)
         yy = np.arange(sprite_h, dtype=np.float32)[:, None]
         xx = np.arange(sprite_w, dtype=np.float32)[None, :]
@@ -292,7 +389,11 @@ def _composite(
 
 
 def render_hr_clip(
-    rng: np.random.Generator, num_frames: int, height: int, width: int
+    rng: np.random.Generator,
+    num_frames: int,
+    height: int,
+    width: int,
+    domain: SyntheticDomain = DOMAINS["mixed"],
 ) -> np.ndarray:
     """Render one synthetic HR clip (see the module docstring for its content).
 
@@ -302,6 +403,8 @@ def render_hr_clip(
         The only source of randomness.
     num_frames, height, width : int
         Clip length and HR frame size.
+    domain : SyntheticDomain
+        The family of content (``mixed``: the generator's original content).
 
     Returns
     -------
@@ -309,28 +412,97 @@ def render_hr_clip(
         uint8 ``(num_frames, height, width, 3)``.
     """
     size = min(height, width)
-    exponent = rng.uniform(1.0, 1.4)
-    path = _camera_path(rng, num_frames)
-    margin = _MAX_CAMERA_STEP * max(num_frames - 1, 0)
+    exponent = rng.uniform(*domain.exponent)
+    path = _camera_path(rng, num_frames, domain.camera_step)
+    margin = domain.camera_step * max(num_frames - 1, 0)
     canvas_h, canvas_w = height + margin, width + margin
     start = rng.integers(0, margin - path.max(axis=0) + 1)
     fields = _pink_noise(rng, 3, canvas_h, canvas_w, exponent)
-    canvas = _colourise(fields, rng, contrast=rng.uniform(18.0, 40.0))
-    _paint_shapes(canvas, fields[0], rng, size)
+    canvas = _colourise(fields, rng, contrast=rng.uniform(*domain.contrast))
+    _paint_shapes(canvas, fields[0], rng, size, domain)
 
     frames = np.empty((num_frames, height, width, 3), dtype=np.float32)
     for t, (y, x) in enumerate(path + start):
         frames[t] = canvas[y : y + height, x : x + width]
 
     for _ in range(int(rng.integers(2, 5))):
-        texture, alpha = _make_sprite(rng, fields, size)
+        texture, alpha = _make_sprite(rng, fields, size, domain)
         position = rng.uniform(-0.2, 0.9, size=2) * (height, width)
-        velocity = rng.integers(-_MAX_OBJECT_STEP, _MAX_OBJECT_STEP + 1, size=2)
+        step = domain.object_step
+        velocity = rng.integers(-step, step + 1, size=2)
         for t in range(num_frames):
             top, left = np.floor(position + t * velocity).astype(int)
             _composite(frames[t], texture, alpha, int(top), int(left))
     np.rint(frames, out=frames)
     return np.clip(frames, 0, 255, out=frames).astype(np.uint8)
+
+
+def degrade(
+    hr: np.ndarray,
+    scale: int,
+    domain: SyntheticDomain,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Make the LR clip of ``hr``: blur, :func:`bicubic_downsample`, noise.
+
+    Without blur and noise (every domain but ``degraded``) this is the
+    bicubic downsampling alone and draws nothing from ``rng``.
+
+    Parameters
+    ----------
+    hr : np.ndarray
+        uint8 frames ``(T, H, W, 3)``.
+    scale : int
+        Downsampling factor.
+    domain : SyntheticDomain
+        Its ``blur`` (Gaussian sigma, HR pixels) is applied before
+        downsampling, its ``noise`` (sigma, grey levels) added after.
+    rng : np.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 frames ``(T, H // scale, W // scale, 3)``.
+    """
+    if domain.blur > 0:
+        hr = np.stack(
+            [
+                np.asarray(
+                    Image.fromarray(frame).filter(ImageFilter.GaussianBlur(domain.blur))
+                )
+                for frame in hr
+            ]
+        )
+    lr = bicubic_downsample(hr, scale)
+    if domain.noise > 0:
+        noisy = lr + rng.normal(0.0, domain.noise, size=lr.shape)
+        lr = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    return lr
+
+
+def domain_of(name: str) -> str:
+    """Return the domain of a synthetic clip from its name (``""``: single domain)."""
+    last = name.rsplit("-", 1)[-1]
+    return last if last in DOMAINS else ""
+
+
+def parse_domains(text: str) -> tuple[SyntheticDomain, ...]:
+    """Read ``synthetic.domains``: comma-separated names; "" is ``mixed`` alone.
+
+    Raises
+    ------
+    DatasetError
+        For an unknown or repeated name; the message lists the valid ones.
+    """
+    names = [name.strip() for name in text.split(",") if name.strip()] or ["mixed"]
+    unknown = [name for name in names if name not in DOMAINS]
+    if unknown or len(set(names)) != len(names):
+        raise DatasetError(
+            f"synthetic.domains={text!r}: names must be distinct and among "
+            f"{', '.join(DOMAINS)}"
+        )
+    return tuple(DOMAINS[name] for name in names)
 
 
 def make_synthetic_videos(
@@ -341,11 +513,14 @@ def make_synthetic_videos(
     width: int,
     scale: int = 4,
     name_prefix: str = "synthetic",
+    domains: Sequence[SyntheticDomain] = (DOMAINS["mixed"],),
 ) -> list[InMemoryVideo]:
     """Generate synthetic VSR clips, deterministically from ``seed``.
 
     Video ``k`` depends only on ``seed`` and ``k`` (its generator is the ``k``-th
-    child of ``SeedSequence(seed)``), not on ``num_videos``.
+    child of ``SeedSequence(seed)``), not on ``num_videos``. It belongs to
+    domain ``k mod len(domains)``, so that every stretch of consecutive videos
+    holds all domains alike.
 
     Parameters
     ----------
@@ -358,7 +533,10 @@ def make_synthetic_videos(
     scale : int
         Upscaling factor (LR = :func:`bicubic_downsample` of HR by ``scale``).
     name_prefix : str
-        Clip ``k`` is named ``f"{name_prefix}-{k:04d}"``.
+        Clip ``k`` is named ``f"{name_prefix}-{k:04d}"``, followed by
+        ``-<domain>`` when there are several domains.
+    domains : Sequence[SyntheticDomain]
+        The families to draw from, in turn.
 
     Returns
     -------
@@ -380,11 +558,16 @@ def make_synthetic_videos(
     for value, key in ((height, "synthetic.height"), (width, "synthetic.width")):
         if require_int(value, key, scale) % scale:
             raise DatasetError(f"{key}={value} must be a multiple of vsr.scale={scale}")
+    if not domains:
+        raise DatasetError("synthetic.domains names no domain")
     videos = []
     for index, child in enumerate(sequence.spawn(num_videos)):
-        hr = render_hr_clip(np.random.default_rng(child), num_frames, height, width)
-        lr = bicubic_downsample(hr, scale)
-        videos.append(InMemoryVideo(f"{name_prefix}-{index:04d}", lr, hr))
+        domain = domains[index % len(domains)]
+        rng = np.random.default_rng(child)
+        hr = render_hr_clip(rng, num_frames, height, width, domain)
+        lr = degrade(hr, scale, domain, rng)
+        suffix = f"-{domain.name}" if len(domains) > 1 else ""
+        videos.append(InMemoryVideo(f"{name_prefix}-{index:04d}{suffix}", lr, hr))
     return videos
 
 
@@ -396,11 +579,14 @@ def synthetic_vsr_splits(
     height: int,
     width: int,
     scale: int = 4,
+    domains: Sequence[SyntheticDomain] = (DOMAINS["mixed"],),
 ) -> tuple[list[InMemoryVideo], list[InMemoryVideo]]:
     """Generate the synthetic training clips and the held-out test clips.
 
     The two splits come from disjoint seed streams
     (``SeedSequence(seed).spawn(2)``), so no test clip is a training clip.
+    Both draw from ``domains`` in turn: with at least as many test clips as
+    domains, the test split covers every domain.
 
     Returns
     -------
@@ -412,11 +598,13 @@ def synthetic_vsr_splits(
     require_int(train_videos, "synthetic.train-videos", 1)
     require_int(test_videos, "synthetic.test-videos", 1)
     train = make_synthetic_videos(
-        train_seed, train_videos, frames, height, width, scale, "synthetic-train"
-    )
+        train_seed, train_videos, frames, height, width, scale, "synthetic-train",
+        domains,
+    )  # fmt: skip
     test = make_synthetic_videos(
-        test_seed, test_videos, frames, height, width, scale, "synthetic-test"
-    )
+        test_seed, test_videos, frames, height, width, scale, "synthetic-test",
+        domains,
+    )  # fmt: skip
     return train, test
 
 
