@@ -7,6 +7,7 @@
     fedvideo robustness RUN ... [--plot FILE]     final quality vs lost uploads
     fedvideo seeds RUN ... [--plot FILE]          mean ± std over seeds, per group
     fedvideo compare-pose RUN ... [--plot FILE]   PCKh across test resolutions
+    fedvideo upscale in.mp4 out.mp4 --model model.pt [--evaluate]
     fedvideo downstream [--backbone model.pt]     retrieval / fine-tuning of R3D-18
     fedvideo bench {vsr-step,models,multigrid,ssl-step} ...
 
@@ -48,6 +49,10 @@ TOOLS: dict[str, tuple[str, str]] = {
     "compare-pose": (
         "fedvideo.tasks.pose.compare",
         "compare pose runs across test resolutions (PCKh table and plot)",
+    ),
+    "upscale": (
+        "fedvideo.tasks.vsr.upscale",
+        "super-resolve a video file with a trained VSR model (--evaluate: score it)",
     ),
     "downstream": (
         "fedvideo.tasks.ssl.downstream",

@@ -1,7 +1,9 @@
-"""Decoding raw videos into folders of JPEG frames, with PyAV.
+"""Reading and writing video files with PyAV (FFmpeg).
 
-:func:`decode_video_to_frames` turns one video file into the prepared frame
-folder ``<video>/img_00001.jpg ...``. It decodes into ``<video>.partial`` and
+:func:`read_video` decodes a video file into a uint8 array in memory and
+:func:`write_video` encodes frames into one. :func:`decode_video_to_frames`
+turns one video file into the prepared frame folder ``<video>/img_00001.jpg
+...``. It decodes into ``<video>.partial`` and
 renames that folder when done, so an interrupted preparation never leaves a
 half-written frame folder behind; a folder that already holds frames is kept,
 so preparation can be resumed.
@@ -10,15 +12,163 @@ so preparation can be resumed.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from PIL import Image
 
 from fedvideo.data.errors import DatasetError, require_int
 from fedvideo.data.frames import FRAME_SUFFIXES, frame_file_name
+from fedvideo.utils import atomic_write
 
-__all__ = ["decode_video_to_frames", "existing_frame_count", "resize_short_side"]
+__all__ = [
+    "VIDEO_SUFFIXES",
+    "VideoFrames",
+    "decode_video_to_frames",
+    "existing_frame_count",
+    "read_video",
+    "resize_short_side",
+    "write_video",
+]
+
+#: File suffixes (lower case) recognised as video files.
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
+#: Containers :func:`write_video` writes H.264 into, by file suffix.
+_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov"}
+
+
+@dataclass(frozen=True)
+class VideoFrames:
+    """Decoded frames of a video file and its frame rate."""
+
+    frames: np.ndarray  # uint8 (T, H, W, 3), RGB
+    fps: float
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> VideoFrames:
+    """Decode the first video stream of a file into RGB frames.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file (any container and codec FFmpeg reads).
+    max_frames : int or None
+        Keep only the first frames; ``None`` decodes the whole video.
+
+    Returns
+    -------
+    VideoFrames
+        uint8 frames ``(T, H, W, 3)`` and the stream's average frame rate
+        (25.0 when the container does not say).
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing, cannot be decoded, or has no video frames; the
+        message names the file.
+    """
+    path = Path(path)
+    if max_frames is not None:
+        max_frames = require_int(max_frames, "max-frames", 1)
+    if not path.is_file():
+        raise DatasetError(f"video file {path} does not exist")
+    frames = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise DatasetError(f"video file {path} has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            fps = float(stream.average_rate or 25.0)
+            for frame in container.decode(stream):
+                frames.append(frame.to_ndarray(format="rgb24"))
+                if max_frames is not None and len(frames) >= max_frames:
+                    break
+    except (av.FFmpegError, OSError, ValueError, EOFError) as err:
+        raise DatasetError(f"cannot decode video file {path}: {err}") from err
+    if not frames:
+        raise DatasetError(f"video file {path} has no decodable frames")
+    return VideoFrames(np.stack(frames), fps)
+
+
+def write_video(
+    path: str | Path, frames: Iterable[np.ndarray], fps: float, crf: int = 18
+) -> int:
+    """Encode RGB frames into a video file (H.264, yuv420p) and return their count.
+
+    The file is written under a temporary name and renamed when complete.
+    Odd frame sizes are padded by one pixel (H.264 needs even sizes).
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file to write (``.mp4``, ``.mkv``, ``.mov``, ``.m4v``); its
+        folder is created.
+    frames : Iterable[np.ndarray]
+        uint8 frames ``(H, W, 3)`` of one size.
+    fps : float
+        Frame rate.
+    crf : int
+        x264 quality (0 lossless, 18 visually lossless, 23 default).
+
+    Raises
+    ------
+    DatasetError
+        If there are no frames or they cannot be encoded; the message names
+        the file.
+    """
+    path = Path(path)
+    container_format = _CONTAINERS.get(path.suffix.lower())
+    if container_format is None:
+        raise DatasetError(
+            f"cannot write video file {path}: use one of "
+            f"{', '.join(sorted(_CONTAINERS))}"
+        )
+    counted: list[int] = []
+
+    def encode(tmp: str) -> None:
+        with av.open(tmp, "w", format=container_format) as container:
+            counted.append(_encode_frames(container, frames, fps, crf))
+        if counted[0] == 0:
+            raise DatasetError(f"no frames to write to {path}")
+
+    try:
+        atomic_write(path, encode)
+    except DatasetError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as err:
+        raise DatasetError(f"cannot write video file {path}: {err}") from err
+    return counted[0]
+
+
+def _encode_frames(
+    container: av.container.OutputContainer,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    crf: int,
+) -> int:
+    """Encode frames into a new H.264 stream of ``container``; return their count."""
+    stream = None
+    count = 0
+    for frame in frames:
+        height, width = frame.shape[:2]
+        if stream is None:
+            rate = Fraction(fps).limit_denominator(1001)
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = width + width % 2, height + height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf)}
+        even = np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        video_frame = av.VideoFrame.from_ndarray(even, format="rgb24")
+        container.mux(stream.encode(video_frame))
+        count += 1
+    if stream is not None:
+        container.mux(stream.encode())
+    return count
 
 
 def existing_frame_count(folder: str | Path) -> int:

@@ -10,6 +10,8 @@
 * :mod:`~fedvideo.tasks.vsr.evaluation`, :mod:`~fedvideo.tasks.vsr.tiling`:
   scoring whole clips, tile by tile when they are large.
 * :mod:`~fedvideo.tasks.vsr.multigrid`: multigrid training's schedule.
+* :mod:`~fedvideo.tasks.vsr.upscale`: ``fedvideo upscale``, a trained model on
+  a video file.
 * :mod:`~fedvideo.tasks.vsr.prepare`, :mod:`~fedvideo.tasks.vsr.bench`: its
   ``fedvideo prepare`` subcommands and its benchmarks.
 """

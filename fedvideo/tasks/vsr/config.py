@@ -56,6 +56,7 @@ class VSRConfig:
     reference_batch_size: int = dataclasses.field(metadata=at_least(0))
     warmup_fraction: float = dataclasses.field(metadata=in_unit_interval())
     frame_cache_mb: int = dataclasses.field(metadata=at_least(0))
+    video_max_frames: int = dataclasses.field(metadata=at_least(1))
 
     @property
     def model_kwargs_table(self) -> dict[str, Any]:

@@ -99,9 +99,13 @@ class VSRTask(Task):
         if cfg.dataset == "synthetic":
             splits = synthetic_splits(self.federation.seed, self.synthetic, cfg.scale)
         else:
-            splits = folder_splits(cfg.dataset, cfg.scale, cfg.frame_cache_mb)
+            splits = folder_splits(
+                cfg.dataset, cfg.scale, cfg.frame_cache_mb, cfg.video_max_frames
+            )
         if cfg.test_dataset:
-            test = folder_splits(cfg.test_dataset, cfg.scale, cfg.frame_cache_mb)
+            test = folder_splits(
+                cfg.test_dataset, cfg.scale, cfg.frame_cache_mb, cfg.video_max_frames
+            )
             splits = VideoSplits(splits.train, test.test, test.eval_y_channel)
         return splits
 

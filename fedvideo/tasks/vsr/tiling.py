@@ -276,6 +276,7 @@ def tiled_forward(
     margin: Sequence[int] = (0, 0, 0),
     device: torch.device | str | None = None,
     out_device: torch.device | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Tensor:
     """Run a VSR model on overlapping space-time tiles and blend their outputs.
 
@@ -322,6 +323,8 @@ def tiled_forward(
         Where the model runs; default ``lrs.device``.
     out_device : torch.device or str, optional
         Where the output is accumulated and returned; default ``lrs.device``.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after every tile.
 
     Returns
     -------
@@ -374,14 +377,22 @@ def tiled_forward(
             )
         return y.to(out_device)
 
-    if all(len(plan) == 1 for plan in plans):
-        return run(lrs)
+    total = len(plans[0]) * len(plans[1]) * len(plans[2])
+    if total == 1:
+        out = run(lrs)
+        if progress is not None:
+            progress(1, 1)
+        return out
 
     out: Tensor | None = None
+    done = 0
     for t0, t1, wt in plans[0]:
         for y0, y1, wy in plans[1]:
             for x0, x1, wx in plans[2]:
                 y = run(lrs[:, t0:t1, :, y0:y1, x0:x1])
+                done += 1
+                if progress is not None:
+                    progress(done, total)
                 if out is None:
                     dtype = y.dtype
                     if dtype not in (torch.float32, torch.float64):

@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fedvideo.data.errors import DatasetError
+from fedvideo.tasks.vsr.data.degradation import bicubic_downsample
 from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS, discover_vsr_dataset
 from fedvideo.tasks.vsr.data.synthetic import (
     DOMAINS,
-    bicubic_downsample,
     degrade,
     domain_of,
     make_synthetic_videos,

@@ -7,6 +7,10 @@ Two layouts are recognised (``X4``/``BIx4`` follow the ``scale``):
   ``000``, ``011``, ``015`` and ``020`` are the test set and never train.
 * **Vid4**: ``<root>/GT/<clip>/*.png`` (HR) and ``<root>/BIx4/<clip>/*.png`` (LR);
   test only, evaluated on the Y channel.
+* **Video files**: ``<root>/*.mp4`` (or ``.avi``, ``.mkv``, ...), real footage;
+  test only, evaluated on the Y channel like Vid4. Each file's first
+  ``max_frames`` frames are decoded into memory, the LR made by bicubic
+  downsampling (:mod:`~fedvideo.tasks.vsr.data.video_files`).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedvideo.data.decode import VIDEO_SUFFIXES
 from fedvideo.data.errors import DatasetError
 from fedvideo.tasks.vsr.data.video import FrameFolderVideo, Video
+from fedvideo.tasks.vsr.data.video_files import list_video_files, load_video_file
 
 __all__ = [
     "REDS4_CLIPS",
@@ -38,7 +44,7 @@ class VSRDataset:
     Attributes
     ----------
     name : str
-        ``"reds"`` or ``"vid4"``.
+        ``"reds"``, ``"vid4"`` or ``"videos"``.
     train : list[Video]
         Training clips (REDS: every clip but REDS4; Vid4: none).
     test : list[Video]
@@ -61,8 +67,9 @@ def reds_lr_folder(root: Path, scale: int) -> Path:
 def _expected_layouts(scale: int) -> str:
     return (
         f"expected a REDS layout (train_sharp/<clip>/*.png and "
-        f"train_sharp_bicubic/X{scale}/<clip>/*.png) or a Vid4 layout "
-        f"(GT/<clip>/*.png and BIx{scale}/<clip>/*.png)"
+        f"train_sharp_bicubic/X{scale}/<clip>/*.png), a Vid4 layout "
+        f"(GT/<clip>/*.png and BIx{scale}/<clip>/*.png) or video files "
+        f"({', '.join('*' + s for s in VIDEO_SUFFIXES)})"
     )
 
 
@@ -121,11 +128,14 @@ def _discover_vid4(root: Path, scale: int) -> VSRDataset:
     return VSRDataset(name="vid4", train=[], test=list(videos), eval_y_channel=True)
 
 
-def discover_vsr_dataset(root: str | Path, scale: int = 4) -> VSRDataset:
-    """Detect the layout of a REDS or Vid4 folder and list its clips.
+def discover_vsr_dataset(
+    root: str | Path, scale: int = 4, max_frames: int = 30
+) -> VSRDataset:
+    """Detect the layout of a REDS, Vid4 or video-file folder and list its clips.
 
-    Only folder listings and the first frames' headers are read; frames are
-    loaded on demand by the returned videos.
+    For REDS and Vid4 only folder listings and the first frames' headers are
+    read; frames are loaded on demand by the returned videos. Video files are
+    decoded at once (their first ``max_frames`` frames).
 
     Parameters
     ----------
@@ -133,13 +143,15 @@ def discover_vsr_dataset(root: str | Path, scale: int = 4) -> VSRDataset:
         The dataset folder (the one holding ``train_sharp`` or ``GT``).
     scale : int
         Upscaling factor; selects ``X<scale>`` / ``BIx<scale>``.
+    max_frames : int
+        Frames decoded per video file (``vsr.video-max-frames``).
 
     Returns
     -------
     VSRDataset
         REDS: train = every clip except REDS4, test = the REDS4 clips present,
-        Y-channel evaluation off. Vid4: no training clips, test = every clip,
-        Y-channel evaluation on.
+        Y-channel evaluation off. Vid4 and video files: no training clips,
+        test = every clip, Y-channel evaluation on.
 
     Raises
     ------
@@ -162,6 +174,9 @@ def discover_vsr_dataset(root: str | Path, scale: int = 4) -> VSRDataset:
         return _discover_reds(root, scale)
     if (root / "GT").is_dir():
         return _discover_vid4(root, scale)
+    if files := list_video_files(root):
+        clips = [load_video_file(path, scale, max_frames) for path in files]
+        return VSRDataset(name="videos", train=[], test=clips, eval_y_channel=True)
     raise DatasetError(
         f"dataset folder {root} has an unrecognised layout; {_expected_layouts(scale)}"
     )

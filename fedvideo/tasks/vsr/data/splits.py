@@ -45,13 +45,17 @@ def synthetic_splits(seed: int, synthetic: SyntheticConfig, scale: int) -> Video
 
 
 @functools.lru_cache(maxsize=4)
-def folder_splits(root: str, scale: int, cache_mb: int) -> VideoSplits:
-    """Videos of a REDS/Vid4 root; with ``cache_mb``, decoded frames stay in memory.
+def folder_splits(
+    root: str, scale: int, cache_mb: int, video_max_frames: int = 30
+) -> VideoSplits:
+    """Videos of a REDS/Vid4 root or a folder of video files (cached per process).
 
-    The frame cache lets a multigrid stage change (longer clips, larger crops)
-    and the following epochs reuse the frames already read.
+    With ``cache_mb``, decoded frames of frame folders stay in memory: a
+    multigrid stage change (longer clips, larger crops) and the following
+    epochs reuse the frames already read. Video files are decoded at once, up
+    to ``video_max_frames`` frames each.
     """
-    dataset = discover_vsr_dataset(root, scale=scale)
+    dataset = discover_vsr_dataset(root, scale=scale, max_frames=video_max_frames)
     if not cache_mb:
         return VideoSplits(dataset.train, dataset.test, dataset.eval_y_channel)
     cache = FrameCache(cache_mb * 2**20)
