@@ -79,6 +79,7 @@ class FederationConfig:
     multigrid: bool
     resume: bool
     resume_from: str
+    resume_new_folder: bool
 
     def __post_init__(self) -> None:
         """Check settings that depend on each other."""

@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.config import default_run_config
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import Task
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 
 __all__ = ["load_client_data", "load_test_data"]
 
 
 def _task(overrides: Mapping[str, Any] | None) -> Task:
     run_config = default_run_config(overrides)
-    return build_task(run_config, parse_section(run_config, FederationConfig))
+    return build_task(run_config, federation_config(run_config))
 
 
 def load_client_data(

@@ -17,8 +17,8 @@ from typing import Any
 
 from torch import nn
 
-from fedvideo.config import FederationConfig, default_run_config, parse_section
-from fedvideo.tasks import build_task
+from fedvideo.config import default_run_config
+from fedvideo.tasks import build_task, federation_config
 
 __all__ = ["build_model"]
 
@@ -44,5 +44,5 @@ def build_model(overrides: Mapping[str, Any] | None = None) -> nn.Module:
         If an override names an unknown key or a setting is invalid.
     """
     run_config = default_run_config(overrides)
-    federation = parse_section(run_config, FederationConfig)
+    federation = federation_config(run_config)
     return build_task(run_config, federation).initial_model()

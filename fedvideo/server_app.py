@@ -1,18 +1,26 @@
-"""fedvideo ServerApp: task-agnostic federated training with results on disk."""
+"""fedvideo ServerApp: task-agnostic federated training with results on disk.
+
+A run ends with exactly one status in ``results.json``: ``completed``,
+``failed`` (with the error, e.g. clients that cannot read their data) or
+``stopped`` (``flwr stop`` or a signal; no round after it is recorded).
+"""
 
 from __future__ import annotations
 
-from logging import ERROR, INFO
+from logging import ERROR, INFO, WARNING
 
 from flwr.app import ConfigRecord, Context
 from flwr.common.logger import log
 from flwr.serverapp import Grid, ServerApp
+from flwr.supercore.exit import add_exit_handler
 
-from fedvideo.config import FederationConfig, parse_section
 from fedvideo.fl.after_round import AfterRound
+from fedvideo.fl.results import RunRecorder
 from fedvideo.fl.resume import start_point
+from fedvideo.strategies.base import FedVideoStrategy
+from fedvideo.strategies.run_health import RunFailed
 from fedvideo.strategy import build_strategy
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 from fedvideo.utils import atomic_torch_save, select_device
 
 app = ServerApp()
@@ -27,7 +35,7 @@ def main(grid: Grid, context: Context) -> None:
     final evaluation).
     """
     run_config = dict(context.run_config)
-    federation = parse_section(run_config, FederationConfig)
+    federation = federation_config(run_config)
     task = build_task(run_config, federation)
     strategy = build_strategy(federation, run_config)
     device = select_device(federation.device)
@@ -42,6 +50,13 @@ def main(grid: Grid, context: Context) -> None:
         federation.strategy,
         run_dir,
     )
+    # flwr stop (and SIGINT/SIGTERM) ends the process through Flower's exit
+    # handlers: mark the run stopped before any later round could be recorded.
+    add_exit_handler(
+        lambda: _finish(recorder, strategy, "stopped", error="stopped by a signal"),
+        run_before_force_exit=True,
+    )
+    recorder.start_heartbeat()
     round_config = ConfigRecord({"num-rounds": federation.num_server_rounds})
     final_arrays = start.arrays
     try:
@@ -58,12 +73,23 @@ def main(grid: Grid, context: Context) -> None:
                 ),
                 first_round=start.first_round,
             )
+            if not strategy.updated_rounds:
+                raise RunFailed(
+                    f"no round from {start.first_round} to "
+                    f"{federation.num_server_rounds} accepted a client reply: the "
+                    "global model never changed (see client_errors in "
+                    f"{recorder.results_path})"
+                )
             # Empty when no round updated the global model (all kept it).
             if len(result.arrays):
                 final_arrays = result.arrays
     except BaseException as err:
-        recorder.finish("failed", error=f"{type(err).__name__}: {err}")
-        log(ERROR, "fedvideo: run failed; partial results in %s", recorder.results_path)
+        stopped = isinstance(err, (KeyboardInterrupt, SystemExit))
+        status = "stopped" if stopped else "failed"
+        _finish(recorder, strategy, status, error=f"{type(err).__name__}: {err}")
+        if not stopped:
+            log(ERROR, "fedvideo: run failed: %s", err)
+            log(ERROR, "fedvideo: partial results in %s", recorder.results_path)
         raise
 
     task.load_global_state(model, final_arrays.to_torch_state_dict())
@@ -72,7 +98,28 @@ def main(grid: Grid, context: Context) -> None:
     if final:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         log(INFO, "fedvideo: final evaluation: %s", summary)
-    recorder.finish("completed", final_evaluation=final)
+    _finish(recorder, strategy, "completed", final_evaluation=final)
     log(INFO, "fedvideo: results  %s", recorder.results_path)
     log(INFO, "fedvideo: plot     %s", recorder.plot_path)
     log(INFO, "fedvideo: model    %s", run_dir / "model.pt")
+
+
+def _finish(
+    recorder: RunRecorder, strategy: FedVideoStrategy, status: str, **extra
+) -> None:
+    """Record the final status once, with the clients that failed, and log them."""
+    errors = strategy.client_errors.summary()
+    if not recorder.finish(status, client_errors=errors, **extra):
+        return
+    for row in errors:
+        log(
+            WARNING,
+            "fedvideo: %s failed %d of %d rounds%s; last error: %s",
+            row["client"],
+            row["failed_rounds"],
+            row["of_rounds"],
+            " (every round)" if row["every_round"] else "",
+            row["last_error"],
+        )
+    if status != "failed":  # a failed run's error is logged by main()
+        log(INFO if status == "completed" else WARNING, "fedvideo: run %s", status)

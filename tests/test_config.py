@@ -10,7 +10,7 @@ from fedvideo.config import (
     parse_section,
 )
 from fedvideo.strategy import build_strategy
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 
 
 def test_defaults_parse():
@@ -96,3 +96,13 @@ def test_unknown_task_and_strategy_list_valid_names():
         ConfigError, match="valid names: fedavg, fedprox, fedvsr, loss-aware, swa-mixed"
     ):
         build_strategy(federation, config)
+
+
+@pytest.mark.parametrize(
+    ("task", "strategy"), [("vsr", "fedvsr"), ("ssl", "swa-mixed"), ("pose", "fedavg")]
+)
+def test_an_empty_strategy_is_the_tasks_method(task, strategy):
+    assert default_run_config()["strategy"] == ""
+    assert federation_config(default_run_config({"task": task})).strategy == strategy
+    chosen = default_run_config({"task": task, "strategy": "fedprox"})
+    assert federation_config(chosen).strategy == "fedprox"

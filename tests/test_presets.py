@@ -6,13 +6,11 @@ import pytest
 import tomli
 
 from fedvideo.config import (
-    FederationConfig,
     default_run_config,
     flatten_config,
-    parse_section,
 )
 from fedvideo.strategy import build_strategy
-from fedvideo.tasks import TASKS, build_task
+from fedvideo.tasks import TASKS, build_task, federation_config
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 PRESETS = sorted(CONF.glob("*/*.toml"))
@@ -29,7 +27,7 @@ def test_preset_is_a_valid_run_config_of_its_task(preset):
     with open(preset, "rb") as file:
         overrides = flatten_config(tomli.load(file))
     run_config = default_run_config(overrides)  # unknown keys raise
-    federation = parse_section(run_config, FederationConfig)
+    federation = federation_config(run_config)
     assert federation.task == preset.parent.name
     task = build_task(run_config, federation)
     build_strategy(federation, run_config)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.config import FederationConfig, default_run_config
 from fedvideo.fl.task import Task
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 
 #: Run-config overrides for a VSR task that trains in well under a second.
 TINY_VSR: dict[str, Any] = {
@@ -33,5 +33,5 @@ def tiny_task(**overrides: Any) -> tuple[Task, FederationConfig, dict[str, Any]]
         The task, the parsed federation settings and the full run config.
     """
     config = default_run_config({**TINY_VSR, **overrides})
-    federation = parse_section(config, FederationConfig)
+    federation = federation_config(config)
     return build_task(config, federation), federation, config

@@ -64,7 +64,13 @@ class AfterRound:
         return server_round in (0, last) or bool(every and server_round % every == 0)
 
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
-        """Maybe evaluate, then record and checkpoint round ``server_round``."""
+        """Maybe evaluate, then record and checkpoint round ``server_round``.
+
+        Nothing happens once the run has its final status (a round that ended
+        after ``flwr stop``): neither the results nor the checkpoint get it.
+        """
+        if self.recorder.finished:
+            return None
         round_seconds = time.perf_counter() - self._last_time
         state = arrays.to_torch_state_dict()
         metrics: dict[str, float] = {}
@@ -78,7 +84,7 @@ class AfterRound:
             log(INFO, "round %d held-out evaluation: %s", server_round, summary)
 
         report = self.strategy.reports.get(server_round)
-        self.recorder.record_round(
+        recorded = self.recorder.record_round(
             {
                 "round": server_round,
                 "train_loss": _mean_train_loss(report.clients if report else []),
@@ -94,6 +100,10 @@ class AfterRound:
                 "eval_seconds": eval_seconds,
             }
         )
+        if not recorded:
+            return None
+        if self.strategy.client_errors.clients:
+            self.recorder.update(client_errors=self.strategy.client_errors.summary())
         if server_round > 0:
             save_round_checkpoint(
                 self.checkpoint_path,

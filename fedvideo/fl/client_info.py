@@ -14,9 +14,13 @@ from typing import Any, TypeVar
 
 from fedvideo.data.errors import DatasetError
 
-__all__ = ["DATA_DIR_KEY", "ClientInfo", "read_node_data"]
+__all__ = ["DATA_DIR_KEY", "ClientInfo", "NodeConfigError", "read_node_data"]
 
 T = TypeVar("T")
+
+
+class NodeConfigError(ValueError):
+    """A SuperNode's node config lacks a key or holds an invalid value."""
 
 
 #: Node-config key of a SuperNode's own data folder (see :class:`ClientInfo`).
@@ -42,13 +46,19 @@ class ClientInfo:
     num_partitions: int
     data_dir: str | None = None
 
+    @property
+    def label(self) -> str:
+        """How messages name the client, e.g. ``partition 1 of 4``."""
+        where = f"partition {self.partition_id} of {self.num_partitions}"
+        return where if self.data_dir is None else f"{where}, data-dir {self.data_dir}"
+
     @classmethod
     def from_node_config(cls, node_config: Mapping[str, Any]) -> ClientInfo:
         """Read the client's partition or local data folder from its node config.
 
         Raises
         ------
-        ValueError
+        NodeConfigError
             If neither a partition nor ``data-dir`` is given, the id is out of
             range, or ``data-dir`` is no string or no existing folder.
         """
@@ -59,13 +69,13 @@ class ClientInfo:
             pid = int(config["partition-id"])
             num = int(config["num-partitions"])
         except KeyError as err:
-            raise ValueError(
+            raise NodeConfigError(
                 f"node config has no {err.args[0]!r}: start the SuperNode with "
                 '--node-config "partition-id=<i> num-partitions=<n>" or with a '
                 "local data folder, --node-config \"data-dir='/path/to/data'\""
             ) from None
         if num < 1 or not 0 <= pid < num:
-            raise ValueError(
+            raise NodeConfigError(
                 f"node config: partition-id {pid} out of range for num-partitions {num}"
             )
         return cls(partition_id=pid, num_partitions=num, data_dir=data_dir)
@@ -78,21 +88,21 @@ def _node_data_dir(node_config: Mapping[str, Any]) -> str | None:
 
     Raises
     ------
-    ValueError
+    NodeConfigError
         Naming the key and the path if it is no string or no existing folder.
     """
     value = node_config.get(DATA_DIR_KEY)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(
+        raise NodeConfigError(
             f"node config '{DATA_DIR_KEY}' must be a quoted path string, got "
             f"{value!r}: --node-config \"{DATA_DIR_KEY}='/path/to/data'\""
         )
     folder = Path(value).expanduser()
     if not folder.is_dir():
         reason = "is not a folder" if folder.exists() else "does not exist"
-        raise ValueError(
+        raise NodeConfigError(
             f"node config '{DATA_DIR_KEY}': {folder} {reason} on this SuperNode "
             "(use an absolute path: relative ones resolve against the SuperNode's "
             "working directory)"

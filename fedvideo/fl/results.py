@@ -3,12 +3,20 @@
 Both files are replaced atomically after every round, so an interrupted run keeps
 everything up to its last completed round, and a resumed run continues them
 (:meth:`RunRecorder.continue_run`).
+
+``status`` goes from ``running`` to exactly one of ``completed``, ``failed`` or
+``stopped`` (``flwr stop`` or a signal); after that no round is recorded. While
+it runs, the ServerApp rewrites a ``heartbeat`` file every
+:data:`HEARTBEAT_SECONDS`: a ``running`` run whose heartbeat went stale was
+killed outright, and :func:`run_status` reports it as ``interrupted``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -25,11 +33,18 @@ __all__ = [
     "make_run_dir",
     "plot_rounds",
     "read_results",
+    "run_status",
 ]
 
 STAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 STAMP_PATTERN = r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}"
 RESULTS_NAME = "results.json"
+HEARTBEAT_NAME = "heartbeat"
+#: How often a running ServerApp rewrites its heartbeat file.
+HEARTBEAT_SECONDS = 30.0
+#: A running run whose heartbeat is older than this counts as interrupted.
+STALE_AFTER_SECONDS = 4 * HEARTBEAT_SECONDS
+TERMINAL_STATUSES = ("completed", "failed", "stopped")
 #: Keys that say how a run was started, not what it computes.
 RESUME_KEYS = ("resume", "resume-from")
 
@@ -82,6 +97,29 @@ def read_results(run_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def run_status(
+    run_dir: Path, results: Mapping[str, Any], now: float | None = None
+) -> str:
+    """Return the status of a run as tools should show it.
+
+    The recorded status, except that a ``running`` run whose ``heartbeat`` file
+    (or, without one, ``results.json``) was last written more than
+    :data:`STALE_AFTER_SECONDS` ago is ``interrupted``: its ServerApp was
+    killed without a chance to say so.
+    """
+    status = str(results.get("status", "?"))
+    if status != "running":
+        return status
+    for name in (HEARTBEAT_NAME, RESULTS_NAME):
+        try:
+            written = (run_dir / name).stat().st_mtime
+        except OSError:
+            continue
+        age = (time.time() if now is None else now) - written
+        return "interrupted" if age > STALE_AFTER_SECONDS else "running"
+    return "interrupted"
 
 
 def config_changes(
@@ -152,6 +190,8 @@ class RunRecorder:
         self.results_path = run_dir / RESULTS_NAME
         self.plot_path = run_dir / "metrics.png"
         self.plot = plot
+        self._lock = threading.RLock()
+        self._heartbeat_stop = threading.Event()
         self.data: dict[str, Any] = (
             {"config": dict(meta), "rounds": [], "status": "running"}
             if data is None
@@ -198,9 +238,12 @@ class RunRecorder:
         RunRecorder
             A recorder whose results already hold rounds ``0..from_round``.
         """
-        previous = read_results(run_dir) or {"config": dict(meta), "rounds": []}
+        previous = read_results(run_dir)
+        status_before = run_status(run_dir, previous) if previous else None
+        previous = previous or {"config": dict(meta), "rounds": []}
         rounds = previous.get("rounds", [])
         entry = {
+            "status_before": status_before,  # e.g. interrupted, stopped
             "from_round": from_round,
             "checkpoint": str(checkpoint),
             "at": datetime.now().isoformat(timespec="seconds"),
@@ -217,17 +260,75 @@ class RunRecorder:
         }
         return cls(run_dir, meta, plot, data)
 
-    def record_round(self, entry: Mapping[str, Any]) -> None:
-        """Append one round's entry (must hold ``round``) and rewrite the files."""
-        self.data["rounds"].append(dict(entry))
-        self._save()
-        plot_rounds(self.data["rounds"], self.plot, self.plot_path)
+    @property
+    def finished(self) -> bool:
+        """Whether the run has its final status (no more rounds are recorded)."""
+        return self.data["status"] in TERMINAL_STATUSES
 
-    def finish(self, status: str = "completed", **extra: Any) -> None:
-        """Mark the run finished and store ``extra`` top-level fields."""
-        self.data["status"] = status
-        self.data.update(extra)
-        self._save()
+    def record_round(self, entry: Mapping[str, Any]) -> bool:
+        """Append one round's entry (must hold ``round``) and rewrite the files.
+
+        Returns
+        -------
+        bool
+            False, and nothing recorded, once the run has its final status
+            (e.g. a round that ended after ``flwr stop``).
+        """
+        with self._lock:
+            if self.finished:
+                return False
+            self.data["rounds"].append(dict(entry))
+            self._save()
+            plot_rounds(self.data["rounds"], self.plot, self.plot_path)
+            return True
+
+    def update(self, **fields: Any) -> None:
+        """Set top-level fields (e.g. ``client_errors``) while the run goes on."""
+        with self._lock:
+            if not self.finished:
+                self.data.update(fields)
+                self._save()
+
+    def finish(self, status: str = "completed", **extra: Any) -> bool:
+        """Give the run its final status and store ``extra`` top-level fields.
+
+        Only the first call counts: a run marked ``stopped`` stays stopped.
+
+        Returns
+        -------
+        bool
+            Whether this call set the status.
+        """
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(
+                f"status must be one of {TERMINAL_STATUSES}, got {status!r}"
+            )
+        with self._lock:
+            self._heartbeat_stop.set()
+            if self.finished:
+                return False
+            self.data["status"] = status
+            self.data["finished_at"] = datetime.now().isoformat(timespec="seconds")
+            self.data.update(extra)
+            self._save()
+            return True
+
+    def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:
+        """Rewrite the ``heartbeat`` file every ``every`` seconds until finished."""
+        path = self.run_dir / HEARTBEAT_NAME
+
+        def beat() -> None:
+            while not self._heartbeat_stop.is_set():
+                stamp = datetime.now().isoformat(timespec="seconds") + "\n"
+                try:
+                    atomic_write(
+                        path, lambda tmp, text=stamp: Path(tmp).write_text(text)
+                    )
+                except OSError:
+                    pass  # a full disk must not kill the run; results.json tells
+                self._heartbeat_stop.wait(every)
+
+        threading.Thread(target=beat, name="fedvideo-heartbeat", daemon=True).start()
 
     def _save(self) -> None:
         text = json.dumps(self.data, indent=2, default=float)

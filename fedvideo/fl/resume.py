@@ -28,6 +28,7 @@ from fedvideo.fl.checkpoint import (
     read_round_checkpoint,
 )
 from fedvideo.fl.results import (
+    RESULTS_NAME,
     RunRecorder,
     find_resumable_run,
     make_run_dir,
@@ -173,17 +174,30 @@ class StartPoint:
 def _resume_run_dir(
     checkpoint: Path, task_name: str, federation: FederationConfig
 ) -> Path | None:
-    """Return the checkpoint's run folder to continue in (None: bare checkpoint).
+    """Return the checkpoint's run folder to continue in (None: a new folder).
+
+    A bare checkpoint (no ``results.json`` beside it) continues in a new
+    folder. So does one whose ``results.json`` cannot be read, but only with
+    ``resume-new-folder``: otherwise its history would be lost without a word.
 
     Raises
     ------
     ConfigError
-        If the folder's results record another task or strategy.
+        If the folder's ``results.json`` is unreadable (without
+        ``resume-new-folder``) or records another task or strategy.
     """
     run_dir = checkpoint.parent
+    results = run_dir / RESULTS_NAME
     previous = read_results(run_dir)
     if previous is None:
-        return None
+        if not results.exists() or federation.resume_new_folder:
+            return None
+        raise ConfigError(
+            f"run config '{resume_key(federation)}': cannot read {results} (not "
+            "a JSON object), so the run's history and its task and strategy "
+            "cannot be checked; repair or remove it, or set resume-new-folder = "
+            "true to continue from the checkpoint in a new run folder"
+        )
     recorded = previous.get("config", {})
     found = (recorded.get("task"), recorded.get("strategy"))
     if found != (task_name, federation.strategy):
@@ -233,6 +247,8 @@ def start_point(
         or strategy state belongs to another task or strategy.
     """
     label = f"{task.name}_{federation.strategy}"
+    # Record the strategy that runs, also when the task chose it.
+    run_config = {**run_config, "strategy": federation.strategy}
     path = resume_checkpoint_path(federation, label)
     if path is None:
         run_dir = make_run_dir(federation.output_dir, label)

@@ -112,6 +112,9 @@ class Task(ABC):
 
     name: ClassVar[str]
     plot: ClassVar[PlotSpec]
+    #: The strategy of the task's method, used when the run config's
+    #: ``strategy`` is empty.
+    default_strategy: ClassVar[str]
     #: Whether the task implements the run config's ``multigrid`` training.
     supports_multigrid: ClassVar[bool] = False
 
@@ -154,6 +157,26 @@ class Task(ABC):
     @abstractmethod
     def test_data(self) -> Sequence[Any]:
         """Return the held-out items the server evaluates on."""
+
+    def check_client_data(self, client: ClientInfo) -> None:
+        """Check cheaply that a client's whole training data can be read.
+
+        Called once per client process before its first round, so that a
+        missing, corrupt or mismatched file fails at once with its name rather
+        than in whichever later step happens to sample it. It builds the
+        client's items (:meth:`client_data`), which checks the partition, and
+        calls ``verify()`` on every item that has one (the bundled tasks'
+        videos and images check every file's header, checksums and size).
+
+        Raises
+        ------
+        DatasetError, ConfigError
+            Naming the file or setting at fault.
+        """
+        for item in self.client_data(client):
+            verify = getattr(item, "verify", None)
+            if verify is not None:
+                verify()
 
     # -------------------------------------------------------------- training
     def seed_round(self, client: ClientInfo, round_info: RoundInfo) -> int:

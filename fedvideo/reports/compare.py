@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fedvideo.fl.results import run_status
 from fedvideo.reports.tables import line_plot, markdown_table
 from fedvideo.utils import CommandError
 
@@ -29,6 +30,10 @@ __all__ = [
 def load_results(run_dir: str | Path) -> dict[str, Any]:
     """Read ``results.json`` of a run folder (or the file itself).
 
+    Its ``status`` is the one tools show (:func:`~fedvideo.fl.results.run_status`):
+    a ``running`` run whose ServerApp stopped writing its heartbeat is
+    ``interrupted``.
+
     Raises
     ------
     FileNotFoundError
@@ -38,7 +43,9 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     path = path / "results.json" if path.is_dir() else path
     if not path.is_file():
         raise FileNotFoundError(f"no results.json at {path}")
-    return json.loads(path.read_text())
+    results = json.loads(path.read_text())
+    results["status"] = run_status(path.parent, results)
+    return results
 
 
 def _evaluated(results: dict[str, Any], metric: str) -> list[tuple[int, float]]:

@@ -23,9 +23,16 @@ from fedvideo.config import (
     in_unit_interval,
     parse_section,
 )
+from fedvideo.fl.client_errors import parse_input_error
 from fedvideo.fl.training import ClientTerm
 from fedvideo.strategies.failures import upload_lost
 from fedvideo.strategies.rounds import EvaluateFn, ResumedRounds
+from fedvideo.strategies.run_health import (
+    ClientErrorLog,
+    RunFailed,
+    all_input_errors,
+    failed_round_message,
+)
 from fedvideo.strategies.validation import (
     DEFAULT_LIMITS,
     ArraySpec,
@@ -60,6 +67,7 @@ class ReliabilityConfig:
     max_num_examples: int = dataclasses.field(metadata=at_least(1))
     max_train_loss: float
     upload_loss: float = dataclasses.field(metadata=in_unit_interval())
+    max_failed_rounds: int = dataclasses.field(metadata=at_least(0))
 
     def __post_init__(self) -> None:
         """Reject a loss bound that no sound reply could meet."""
@@ -96,7 +104,12 @@ class FedVideoStrategy(FedAvg):
     positive or beyond ``limits``, an implausible number of examples, or arrays
     that do not match the global model are dropped with a logged reason, and the
     round goes on with the rest; with fewer than ``min_train_replies`` left the
-    round keeps the previous global model. For robustness experiments,
+    round keeps the previous global model. The run ends with
+    :class:`~fedvideo.strategies.run_health.RunFailed` when every reply of a
+    round is a client input error (a data or configuration fault, which would
+    repeat), or when more than ``max_failed_rounds`` consecutive rounds
+    accepted no reply (failure injection aside); ``client_errors`` records who
+    failed when. For robustness experiments,
     ``upload_loss`` discards each upload with that probability before it is read
     (:func:`~fedvideo.strategies.failures.upload_lost`). Subclasses change how the
     accepted updates are weighted by overriding :meth:`aggregation_weights`,
@@ -117,6 +130,9 @@ class FedVideoStrategy(FedAvg):
         Probability in [0, 1] that a client's upload is lost (failure injection).
     seed : int, optional
         Seed of the failure injection.
+    max_failed_rounds : int, optional
+        Consecutive rounds without an accepted reply that the run tolerates;
+        0 = no limit.
     limits : ReplyLimits, optional
         Largest number of examples and loss a reply may report.
     **fedavg_kwargs
@@ -132,6 +148,7 @@ class FedVideoStrategy(FedAvg):
         min_train_replies: int = 1,
         upload_loss: float = 0.0,
         seed: int = 0,
+        max_failed_rounds: int = 0,
         limits: ReplyLimits = DEFAULT_LIMITS,
         **fedavg_kwargs,
     ) -> None:
@@ -140,12 +157,18 @@ class FedVideoStrategy(FedAvg):
             raise ValueError(f"min_train_replies must be >= 1, got {min_train_replies}")
         if not 0.0 <= upload_loss <= 1.0:
             raise ValueError(f"upload_loss must be in [0, 1], got {upload_loss}")
+        if max_failed_rounds < 0:
+            raise ValueError(f"max_failed_rounds must be >= 0, got {max_failed_rounds}")
         self.num_rounds = num_rounds
         self.min_train_replies = min_train_replies
         self.upload_loss = upload_loss
         self.seed = seed
+        self.max_failed_rounds = max_failed_rounds
         self.limits = limits
         self.reports: dict[int, RoundReport] = {}
+        self.client_errors = ClientErrorLog()
+        self.updated_rounds = 0  # rounds that changed the global model
+        self._failed_in_a_row = 0
         self._reference: dict[str, ArraySpec] = {}
 
     @classmethod
@@ -168,6 +191,7 @@ class FedVideoStrategy(FedAvg):
             min_train_replies=reliability.min_train_replies,
             upload_loss=reliability.upload_loss,
             seed=federation.seed,
+            max_failed_rounds=reliability.max_failed_rounds,
             limits=ReplyLimits(
                 reliability.max_num_examples, reliability.max_train_loss
             ),
@@ -286,7 +310,7 @@ class FedVideoStrategy(FedAvg):
                 node_id,
                 reason,
             )
-            report.dropped.append({"node_id": node_id, "reason": reason})
+            report.dropped.append(self._dropped_entry(reply, reason))
         # Arrival order varies from run to run; a fixed order makes the float
         # sums of the aggregation, and so a resumed run, reproducible.
         accepted.sort(key=lambda r: (self._client_key(r), r.metadata.src_node_id))
@@ -295,9 +319,18 @@ class FedVideoStrategy(FedAvg):
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        """Drop unsound replies, weight the rest, and average their arrays."""
+        """Drop unsound replies, weight the rest, and average their arrays.
+
+        Raises
+        ------
+        RunFailed
+            If every reply was a client input error, or too many rounds in a
+            row accepted no reply (see the class docstring).
+        """
+        replies = list(replies)
         accepted = self.accept_replies(server_round, replies)
         log(INFO, "aggregate_train: %d replies accepted", len(accepted))
+        self._judge_round(server_round, len(replies), len(accepted))
         if len(accepted) < self.min_train_replies:
             reason = (
                 f"{len(accepted)} accepted replies, fewer than min-train-replies "
@@ -306,6 +339,7 @@ class FedVideoStrategy(FedAvg):
             log(WARNING, "round %d: %s", server_round, reason)
             self.reports[server_round].skipped = reason
             return None, None
+        self.updated_rounds += 1
         metrics = [next(iter(r.content.metric_records.values())) for r in accepted]
         updates = [
             ClientUpdate(
@@ -346,6 +380,43 @@ class FedVideoStrategy(FedAvg):
             for u, w, m in zip(updates, weights, metrics, strict=True)
         ]
         return arrays, train_metrics
+
+    def _judge_round(self, server_round: int, num_replies: int, accepted: int) -> None:
+        """Record the round's failures and end the run if it cannot learn."""
+        dropped = self.reports[server_round].dropped
+        self.client_errors.record(server_round, dropped)
+        if accepted:
+            self._failed_in_a_row = 0
+            return
+        if all_input_errors(dropped, num_replies):
+            raise RunFailed(failed_round_message(server_round, dropped))
+        if dropped and all(d.get("injected") for d in dropped):
+            return  # failure injection: the experiment, not a fault
+        self._failed_in_a_row += 1
+        limit = self.max_failed_rounds
+        if limit and self._failed_in_a_row > limit:
+            raise RunFailed(
+                f"round {server_round}: {self._failed_in_a_row} rounds in a row "
+                f"without an accepted reply, more than reliability.max-failed-rounds "
+                f"({limit}); last errors: "
+                + (
+                    "; ".join(f"{d['client']}: {d['error']}" for d in dropped)
+                    or "no replies"
+                )
+            )
+
+    def _dropped_entry(self, reply: Message, reason: str) -> dict[str, Any]:
+        """Describe a dropped reply: its node, client, error and kind."""
+        node_id = reply.metadata.src_node_id
+        entry: dict[str, Any] = {"node_id": node_id, "reason": reason}
+        parsed = parse_input_error(reply.error.reason) if reply.has_error() else None
+        if parsed is not None:
+            entry.update(client=parsed.client, error=parsed.message, input_error=True)
+            return entry
+        key = self._client_key(reply)
+        client = f"partition {key}" if key != node_id else f"node {node_id}"
+        entry.update(client=client, error=reason, input_error=False)
+        return entry
 
     @staticmethod
     def _client_key(reply: Message) -> int:

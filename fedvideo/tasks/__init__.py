@@ -10,14 +10,15 @@ change (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from fedvideo.config import ConfigError, FederationConfig, lookup
+from fedvideo.config import ConfigError, FederationConfig, lookup, parse_section
 from fedvideo.fl.task import Task
 
-__all__ = ["TASKS", "build_task", "task_class"]
+__all__ = ["TASKS", "build_task", "federation_config", "task_class"]
 
 #: Task name -> ``"module:ClassName"`` of its :class:`~fedvideo.fl.task.Task`.
 TASKS: dict[str, str] = {
@@ -37,6 +38,22 @@ def task_class(name: str) -> type[Task]:
     """
     module_name, _, class_name = lookup(TASKS, "task", name).partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def federation_config(run_config: Mapping[str, Any]) -> FederationConfig:
+    """Validate the top-level settings; an empty ``strategy`` is the task's own.
+
+    Raises
+    ------
+    ConfigError
+        If a setting is missing, of the wrong type or out of range, or
+        ``task`` is unknown.
+    """
+    federation = parse_section(run_config, FederationConfig)
+    if federation.strategy:
+        return federation
+    strategy = task_class(federation.task).default_strategy
+    return dataclasses.replace(federation, strategy=strategy)
 
 
 def build_task(run_config: Mapping[str, Any], federation: FederationConfig) -> Task:

@@ -22,7 +22,6 @@ from flwr.serverapp import Grid
 from flwr.supercore.task_identity import TaskIdentity
 
 from fedvideo.config import ConfigError, FederationConfig, default_run_config
-from fedvideo.config import parse_section as parse
 from fedvideo.fl.checkpoint import read_round_checkpoint, save_round_checkpoint
 from fedvideo.fl.results import RunRecorder, find_resumable_run
 from fedvideo.fl.resume import (
@@ -34,14 +33,14 @@ from fedvideo.fl.resume import (
 from fedvideo.fl.task import PlotSpec
 from fedvideo.strategies.rounds import ResumedRounds
 from fedvideo.strategy import STRATEGIES, build_strategy
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 
 PLOT = PlotSpec("t", "y", (("psnr", "model"),))
 
 
 def _config(**overrides) -> tuple[dict, FederationConfig]:
     config = default_run_config({k.replace("_", "-"): v for k, v in overrides.items()})
-    return config, parse(config, FederationConfig)
+    return config, federation_config(config)
 
 
 def _run_dir(base: Path, name: str, checkpoint_round: int | None = None) -> Path:
@@ -434,3 +433,33 @@ def test_resumed_rounds_needs_a_positive_first_round():
     config, federation = _config()
     with pytest.raises(ValueError, match="first_round must be >= 1"):
         ResumedRounds(build_strategy(federation, config), 0)
+
+
+@pytest.mark.parametrize("content", ["{truncated", "[1, 2]"])
+def test_start_point_refuses_an_unreadable_results_file(tmp_path, one_thread, content):
+    config, federation, task, model, strategy = _vsr(tmp_path)
+    fresh = start_point(config, federation, task, model, strategy)
+    fresh.recorder.record_round({"round": 0, "evaluation": {}})
+    save_round_checkpoint(fresh.run_dir / "checkpoint.pt", 1, task.global_state(model))
+    (fresh.run_dir / "results.json").write_text(content)
+
+    config, federation, task, model, strategy = _vsr(tmp_path, resume=True)
+    with pytest.raises(
+        ConfigError, match="cannot read .*results.json.*resume-new-folder"
+    ):
+        start_point(config, federation, task, model, strategy)
+
+    config, federation, task, model, strategy = _vsr(
+        tmp_path, resume=True, resume_new_folder=True
+    )
+    resumed = start_point(config, federation, task, model, strategy)
+    assert resumed.run_dir != fresh.run_dir and resumed.first_round == 2
+    assert (fresh.run_dir / "results.json").read_text() == content  # left alone
+
+
+def test_start_point_records_the_strategy_a_task_chose(tmp_path, one_thread):
+    config, federation, task, model, strategy = _vsr(tmp_path, strategy="")
+    assert federation.strategy == "fedvsr"
+    fresh = start_point(config, federation, task, model, strategy)
+    assert fresh.recorder.data["config"]["strategy"] == "fedvsr"
+    assert fresh.run_dir.name.endswith("_vsr_fedvsr")

@@ -6,15 +6,14 @@ from torch import nn
 
 from fedvideo.config import (
     ConfigError,
-    FederationConfig,
     default_run_config,
-    parse_section,
 )
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import train_steps
 from fedvideo.strategies import FedProx, FedVideoStrategy, FedVSR, LossAware, SWAMixed
 from fedvideo.strategies.fedprox import ProximalTerm
 from fedvideo.strategy import build_strategy
+from fedvideo.tasks import federation_config
 
 
 def test_fedprox_sends_mu_in_every_train_config(monkeypatch):
@@ -34,11 +33,11 @@ def test_fedprox_sends_mu_in_every_train_config(monkeypatch):
 
 def test_build_strategy_reads_fedprox_mu():
     config = default_run_config({"strategy": "fedprox", "fedprox.mu": 0.05})
-    strategy = build_strategy(parse_section(config, FederationConfig), config)
+    strategy = build_strategy(federation_config(config), config)
     assert isinstance(strategy, FedProx) and strategy.proximal_mu == 0.05
     config["fedprox.mu"] = -1.0
     with pytest.raises(ConfigError, match="fedprox.mu"):
-        build_strategy(parse_section(config, FederationConfig), config)
+        build_strategy(federation_config(config), config)
 
 
 def test_proximal_term_hand_computed_and_limited_to_named_parameters():

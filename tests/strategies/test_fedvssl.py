@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
 
-from fedvideo.config import ConfigError, FederationConfig, default_run_config
-from fedvideo.config import parse_section as parse
+from fedvideo.config import ConfigError, default_run_config
 from fedvideo.fl.checkpoint import load_round_checkpoint, save_round_checkpoint
 from fedvideo.strategies import FedVideoStrategy, LossAware, SWAMixed, fedvssl_weights
 from fedvideo.strategies.fedvssl import swa_mix
 from fedvideo.strategies.validation import array_specs
 from fedvideo.strategy import build_strategy
+from fedvideo.tasks import federation_config
 
 
 def test_fedvssl_weights_hand_computed():
@@ -148,7 +148,7 @@ def test_build_strategy_reads_fedvssl_section(name, cls):
     config = default_run_config(
         {"strategy": name, "fedvssl.alpha": 0.3, "fedvssl.swa-decay": 0.25}
     )
-    strategy = build_strategy(parse(config, FederationConfig), config)
+    strategy = build_strategy(federation_config(config), config)
     assert isinstance(strategy, cls) and strategy.alpha == 0.3
     if cls is SWAMixed:
         assert strategy.decay == 0.25
@@ -161,4 +161,4 @@ def test_build_strategy_reads_fedvssl_section(name, cls):
 def test_build_strategy_bad_fedvssl_setting_names_key(key, value, message):
     config = default_run_config({"strategy": "swa-mixed", key: value})
     with pytest.raises(ConfigError, match=message):
-        build_strategy(parse(config, FederationConfig), config)
+        build_strategy(federation_config(config), config)

@@ -8,14 +8,13 @@ from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
 
 from fedvideo.config import (
     ConfigError,
-    FederationConfig,
     default_run_config,
-    parse_section,
 )
 from fedvideo.strategies import FedVideoStrategy, FedVSR, ReplyLimits
 from fedvideo.strategies.failures import upload_lost
 from fedvideo.strategies.validation import array_specs
 from fedvideo.strategy import build_strategy
+from fedvideo.tasks import federation_config
 
 
 def _content(value: float, loss: float, partition_id: int, num_examples: int = 4):
@@ -150,7 +149,7 @@ def test_build_strategy_reads_the_reliability_section():
         "reliability.max-num-examples": 50,
         "reliability.max-train-loss": 2.0,
     }
-    strategy = build_strategy(parse_section(config, FederationConfig), config)
+    strategy = build_strategy(federation_config(config), config)
     assert strategy.min_train_replies == 2 and strategy.upload_loss == 0.25
     assert strategy.limits == ReplyLimits(50, 2.0)
     assert strategy.seed == config["seed"]
@@ -168,7 +167,7 @@ def test_build_strategy_reads_the_reliability_section():
 def test_bad_reliability_settings_name_the_key(key, value, message):
     config = dict(default_run_config()) | {key: value}
     with pytest.raises(ConfigError, match=message):
-        build_strategy(parse_section(config, FederationConfig), config)
+        build_strategy(federation_config(config), config)
 
 
 def test_aggregation_does_not_depend_on_arrival_order(reply_factory):

@@ -64,6 +64,7 @@ class PoseTask(Task):
     """Federated top-down pose estimation with clients at different resolutions."""
 
     name = "pose"
+    default_strategy = "fedavg"  # RAF: FedAvg with MRKD clients
     plot = PlotSpec(
         title="PCKh@0.5 of the global model per round",
         ylabel="PCKh@0.5 (%)",

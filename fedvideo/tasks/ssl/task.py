@@ -55,6 +55,7 @@ class SSLTask(Task):
     """Federated Catch-the-Patch pretraining of an R3D-18 backbone."""
 
     name = "ssl"
+    default_strategy = "swa-mixed"  # FedVSSL with alpha 0.9, beta 1
     plot = PlotSpec(
         title="Retrieval of the global backbone per round",
         ylabel="recall (%)",

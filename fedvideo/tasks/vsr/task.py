@@ -70,6 +70,7 @@ class VSRTask(Task):
     """
 
     name = "vsr"
+    default_strategy = "fedvsr"  # FedVSR
     supports_multigrid = True
     plot = PlotSpec(
         title="Held-out PSNR per round",

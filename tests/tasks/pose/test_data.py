@@ -297,6 +297,18 @@ def test_record_validation_and_loading(tmp_path):
         make_record(tmp_path / "broken.jpg", joints).load_image()
 
 
+def test_record_verify_names_a_missing_or_broken_image(tmp_path):
+    joints = np.zeros((16, 2))
+    make_record(np.zeros((8, 9, 3), np.uint8), joints).verify()
+    Image.fromarray(np.full((6, 7), 90, np.uint8)).save(tmp_path / "grey.png")
+    make_record(tmp_path / "grey.png", joints).verify()
+    for name, content in (("none.jpg", None), ("broken.jpg", b"not an image")):
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        with pytest.raises(DatasetError, match=name):
+            make_record(tmp_path / name, joints).verify()
+
+
 def test_sample_augment_ranges():
     rng = np.random.default_rng(3)
     draws = [sample_augment(rng) for _ in range(2000)]

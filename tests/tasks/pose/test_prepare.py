@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import dataset_preparation as cli
-from fedvideo.config import FederationConfig, default_run_config, parse_section
+from fedvideo.config import default_run_config
 from fedvideo.fl.client_info import ClientInfo
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 from fedvideo.tasks.pose.data.mpii import load_mpii
 
 
@@ -38,7 +38,7 @@ def test_synthetic_pose_then_partition_then_task(tmp_path, capsys):
             "pose.resolutions": "64x48,48x32,32x24",
         }
     )
-    task = build_task(config, parse_section(config, FederationConfig))
+    task = build_task(config, federation_config(config))
     part = task.client_partition(ClientInfo(1, 3))
     assert part.resolution == (48, 32) and len(part.samples) == 2
 

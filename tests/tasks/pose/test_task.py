@@ -6,13 +6,12 @@ import pytest
 import torch
 from flwr.app import RecordDict
 
-from fedvideo.config import ConfigError, FederationConfig, default_run_config
-from fedvideo.config import parse_section as parse
+from fedvideo.config import ConfigError, default_run_config
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import local_round
 from fedvideo.strategies import FedProx
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 from fedvideo.tasks.pose.data.partition import (
     PoseClientPartition,
     write_pose_partition_file,
@@ -34,7 +33,7 @@ TINY = {
 
 def _task(**overrides):
     config = default_run_config({**TINY, **overrides})
-    return build_task(config, parse(config, FederationConfig))
+    return build_task(config, federation_config(config))
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,13 @@ def test_frame_folder_video_names_corrupt_frame_and_empty_folder(tmp_path):
     assert video.read_frames([0]).shape == (1, 4, 4, 3)
     with pytest.raises(DatasetError, match="img_00002.jpg"):
         video.read_frames([1])
+    with pytest.raises(DatasetError, match="img_00002.jpg"):
+        video.verify()  # before any training step reads it
+    Image.new("RGB", (5, 4)).save(folder / "img_00002.jpg")
+    with pytest.raises(DatasetError, match="img_00002.jpg is 4x5"):
+        video.verify()
+    (folder / "img_00002.jpg").unlink()
+    FrameFolderActionVideo("a/clip", 0, folder).verify()
     empty = tmp_path / "empty"
     empty.mkdir()
     video = FrameFolderActionVideo("a/empty", 0, empty)

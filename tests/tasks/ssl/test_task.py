@@ -6,12 +6,11 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, RecordDict
 from torchvision.models.video import r3d_18
 
 from fedvideo.client_app import train as client_train
-from fedvideo.config import ConfigError, FederationConfig, default_run_config
-from fedvideo.config import parse_section as parse
+from fedvideo.config import ConfigError, default_run_config
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import local_round
-from fedvideo.tasks import build_task
+from fedvideo.tasks import build_task, federation_config
 from fedvideo.tasks.ssl.task import HEAD_STATE_KEY
 
 TINY = {
@@ -30,7 +29,7 @@ TINY = {
 
 def _task(**overrides):
     config = default_run_config({**TINY, **overrides})
-    return build_task(config, parse(config, FederationConfig)), config
+    return build_task(config, federation_config(config)), config
 
 
 def test_global_state_is_backbone_only_unless_head_shared():

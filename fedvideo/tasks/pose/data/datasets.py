@@ -171,6 +171,24 @@ class PoseRecord:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "box_height", float(self.box_height))
 
+    def verify(self) -> None:
+        """Check cheaply that the image file exists and is intact (no decoding).
+
+        Raises
+        ------
+        DatasetError
+            If the file is missing, unreadable or corrupt; the message names it.
+        """
+        if isinstance(self.image, np.ndarray):
+            return
+        try:
+            with Image.open(self.image) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise DatasetError(
+                f"cannot read pose image {self.image}: {error}"
+            ) from None
+
     def load_image(self) -> np.ndarray:
         """Return the image as ``(H, W, 3)`` uint8 RGB.
 

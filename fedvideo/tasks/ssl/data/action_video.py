@@ -20,6 +20,7 @@ from fedvideo.data.frames import (
     image_size,
     list_frame_files,
     read_frame,
+    verify_frame,
 )
 
 __all__ = [
@@ -73,6 +74,10 @@ class ActionVideo(Protocol):
         np.ndarray
             uint8 RGB frames ``(len(indices), height, width, 3)``.
         """
+        ...
+
+    def verify(self) -> None:
+        """Check cheaply that every frame can be read (raise DatasetError if not)."""
         ...
 
 
@@ -157,6 +162,9 @@ class InMemoryActionVideo:
         """
         checked = check_frame_indices(self._name, indices, self.num_frames)
         return self._frames[checked].copy()
+
+    def verify(self) -> None:
+        """Nothing to check: the array was validated on construction."""
 
     def __repr__(self) -> str:
         return (
@@ -252,6 +260,24 @@ class FrameFolderActionVideo:
             height, width = self.frame_size
             return np.empty((0, height, width, 3), dtype=np.uint8)
         return np.stack(frames)
+
+    def verify(self) -> None:
+        """Check every frame file's integrity and size without decoding it.
+
+        Raises
+        ------
+        DatasetError
+            If the folder holds no frames, or a file is missing, truncated or
+            corrupt, or of another size than the first frame (naming the file).
+        """
+        for path in self.files:
+            size = verify_frame(path)
+            if size != self.frame_size:
+                raise DatasetError(
+                    f"frame {path} is {format_size(size)} but the clip's first "
+                    f"frame {self.files[0]} is {format_size(self.frame_size)} "
+                    "(height x width)"
+                )
 
     def __repr__(self) -> str:
         return (

@@ -230,6 +230,10 @@ class CachedVideo:
         """HR frame size ``(H, W)``."""
         return self.video.hr_size
 
+    def verify(self) -> None:
+        """Check the wrapped clip's frames (see :meth:`Video.verify`)."""
+        self.video.verify()
+
     def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Load the frames at ``indices``; see :meth:`Video.load`.
 

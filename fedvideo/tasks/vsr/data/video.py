@@ -21,6 +21,7 @@ from fedvideo.data.frames import (
     image_size,
     list_frame_files,
     read_frame,
+    verify_frame,
 )
 
 __all__ = ["FrameFolderVideo", "InMemoryVideo", "Video"]
@@ -71,6 +72,10 @@ class Video(Protocol):
             LR frames, uint8 ``(T, h, w, 3)``, and HR frames, uint8
             ``(T, H, W, 3)``, with ``T = len(indices)``.
         """
+        ...
+
+    def verify(self) -> None:
+        """Check cheaply that every frame can be loaded (raise DatasetError if not)."""
         ...
 
 
@@ -161,6 +166,9 @@ class InMemoryVideo:
         """Copy the frames at ``indices``; see :meth:`Video.load`."""
         checked = check_frame_indices(self._name, indices, self.num_frames)
         return self._lr[checked].copy(), self._hr[checked].copy()
+
+    def verify(self) -> None:
+        """Nothing to check: the arrays were validated on construction."""
 
     def __repr__(self) -> str:
         return (
@@ -269,6 +277,28 @@ class FrameFolderVideo:
             for i in checked
         ]
         return np.stack(lr), np.stack(hr)
+
+    def verify(self) -> None:
+        """Check every frame file's integrity and size without decoding it.
+
+        Raises
+        ------
+        DatasetError
+            If a file is missing, truncated or corrupt, or its size differs
+            from the clip's first frame; the message names the file.
+        """
+        for files, size in (
+            (self.lr_files, self._lr_size),
+            (self.hr_files, self._hr_size),
+        ):
+            for path in files:
+                found = verify_frame(path)
+                if found != size:
+                    raise DatasetError(
+                        f"frame {path} is {format_size(found)} but the clip's "
+                        f"first frame {files[0]} is {format_size(size)} "
+                        "(height x width)"
+                    )
 
     @staticmethod
     def _read(path: Path, size: tuple[int, int], first: Path) -> np.ndarray:
