@@ -23,11 +23,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fedvideo.config import default_run_config
 from fedvideo.reports.compare import load_results, summary_row
 from fedvideo.reports.tables import bar_plot, markdown_table
 from fedvideo.utils import CommandError, atomic_write
 
-__all__ = ["add_arguments", "group_runs", "run", "seed_rows", "seeds_table"]
+__all__ = [
+    "add_arguments",
+    "gain_metrics",
+    "group_runs",
+    "run",
+    "seed_rows",
+    "seeds_table",
+]
 
 #: Run-config keys that do not make two runs different experiments.
 IGNORED_KEYS = frozenset({"seed", "output-dir", "resume", "resume-from"})
@@ -38,6 +46,10 @@ def group_runs(
 ) -> dict[str, list[Mapping[str, Any]]]:
     """Group parsed ``results.json`` by run config, ignoring the seed.
 
+    A key that a run's recorded config lacks (the run predates the setting)
+    counts with its current default, which keeps the behaviour from before the
+    setting existed.
+
     Returns
     -------
     dict[str, list]
@@ -45,8 +57,9 @@ def group_runs(
         names the settings that differ between groups (``"all runs"`` if none).
     """
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    defaults = default_run_config()
     for results in runs:
-        config = results["config"]
+        config = {**defaults, **results["config"]}
         key = tuple(
             sorted((k, repr(v)) for k, v in config.items() if k not in IGNORED_KEYS)
         )
@@ -118,7 +131,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", nargs="+", default=["psnr", "ssim"])
     parser.add_argument(
         "--baseline-metric",
-        help="also report each metric minus this one per run (e.g. psnr_bicubic)",
+        help="also report the gain over this baseline per run, for the metrics it "
+        "is a baseline of (psnr_bicubic: psnr and 'psnr <domain>'); the plot "
+        "shows the first metric's gain",
     )
     parser.add_argument("--plot", type=Path, help="bar plot of the first metric")
     parser.add_argument("--json", type=Path, help="write the rows here")
@@ -130,23 +145,35 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         raise CommandError("no runs given")
     metrics = list(args.metrics)
+    plotted = metrics[0]
     if args.baseline_metric:
-        runs = [_with_gains(r, metrics, args.baseline_metric) for r in runs]
-        metrics += [f"{m} - {args.baseline_metric}" for m in metrics]
+        compared = gain_metrics(metrics, args.baseline_metric)
+        runs = [_with_gains(r, compared, args.baseline_metric) for r in runs]
+        metrics += [f"{m} - {args.baseline_metric}" for m in compared]
+        if plotted in compared:
+            plotted = f"{plotted} - {args.baseline_metric}"
     rows = seed_rows(group_runs(runs), metrics)
     print(seeds_table(rows, metrics))
     if args.json:
         text = json.dumps(rows, indent=2) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text))
     if args.plot:
-        metric = metrics[-1] if args.baseline_metric else metrics[0]
         bar_plot(
-            {row["group"]: (row[metric]["mean"], row[metric]["std"]) for row in rows},
+            {row["group"]: (row[plotted]["mean"], row[plotted]["std"]) for row in rows},
             args.plot,
-            ylabel=f"final {metric} (mean ± std over seeds)",
+            ylabel=f"final {plotted} (mean ± std over seeds)",
         )
         print(f"plot written to {args.plot}")
     return 0
+
+
+def gain_metrics(metrics: Sequence[str], baseline: str) -> list[str]:
+    """Return the metrics that ``baseline`` is the baseline of.
+
+    ``psnr_bicubic`` is the baseline of ``psnr`` and of the per-domain
+    ``psnr fine``, not of ``ssim``.
+    """
+    return [m for m in metrics if baseline.startswith(m.partition(" ")[0] + "_")]
 
 
 def _with_gains(

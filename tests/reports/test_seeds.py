@@ -6,7 +6,7 @@ import math
 import pytest
 
 from fedvideo.cli import main
-from fedvideo.reports.seeds import group_runs, seed_rows
+from fedvideo.reports.seeds import gain_metrics, group_runs, seed_rows
 
 
 def _run(strategy: str, seed: int, psnr: float, fine: float) -> dict:
@@ -15,6 +15,8 @@ def _run(strategy: str, seed: int, psnr: float, fine: float) -> dict:
         "psnr_bicubic": 21.0,
         "psnr fine": fine,
         "psnr_bicubic fine": 18.0,
+        "ssim": 0.7 + seed / 100,
+        "ssim_bicubic": 0.6,
     }
     return {
         "config": {"strategy": strategy, "seed": seed, "output-dir": f"out{seed}"},
@@ -41,6 +43,17 @@ def test_runs_group_by_everything_but_the_seed():
     assert list(group_runs(RUNS[:1])) == ["all runs"]
 
 
+def test_a_setting_added_later_counts_with_its_default():
+    older = _run("fedavg", 3, 22.1, 19.1)  # recorded before the key existed
+    newer = _run("fedavg", 4, 22.3, 19.3)
+    newer["config"]["vsr.video-max-frames"] = 30  # the default
+    other = _run("fedavg", 5, 22.3, 19.3)
+    other["config"]["vsr.video-max-frames"] = 10
+    groups = group_runs([older, newer, other])
+    assert [len(g) for g in groups.values()] == [2, 1]
+    assert list(groups) == ["vsr.video-max-frames=30", "vsr.video-max-frames=10"]
+
+
 def test_rows_hold_mean_sample_std_and_values():
     (fedavg, fedvsr) = seed_rows(group_runs(RUNS), ["psnr"])
     assert fedavg["psnr"]["mean"] == pytest.approx(22.1)
@@ -51,6 +64,12 @@ def test_rows_hold_mean_sample_std_and_values():
     assert math.isnan(single["psnr"]["std"])
 
 
+def test_a_baseline_belongs_to_its_metric_and_domains():
+    metrics = ["psnr", "ssim", "psnr fine", "ssim fine"]
+    assert gain_metrics(metrics, "psnr_bicubic") == ["psnr", "psnr fine"]
+    assert gain_metrics(metrics, "ssim_bicubic") == ["ssim", "ssim fine"]
+
+
 def test_command_writes_table_json_and_plot(tmp_path, capsys):
     paths = []
     for i, run in enumerate(RUNS):
@@ -59,11 +78,12 @@ def test_command_writes_table_json_and_plot(tmp_path, capsys):
         (folder / "results.json").write_text(json.dumps(run))
         paths.append(str(folder))
     out_json, out_png = tmp_path / "rows.json", tmp_path / "bars.png"
-    argv = ["seeds", *paths, "--metrics", "psnr", "psnr fine"]
+    argv = ["seeds", *paths, "--metrics", "psnr", "psnr fine", "ssim"]
     argv += ["--baseline-metric", "psnr_bicubic", "--json", str(out_json)]
     assert main([*argv, "--plot", str(out_png)]) == 0
     out = capsys.readouterr().out
-    assert "| group | runs | psnr | psnr fine | psnr - psnr_bicubic |" in out
+    assert "| psnr fine - psnr_bicubic |" in out
+    assert "ssim - psnr_bicubic" not in out  # not its baseline
     assert "| strategy=fedavg | 2 | 22.100 ± 0.141 |" in out
     rows = json.loads(out_json.read_text())
     gain = rows[1]["psnr fine - psnr_bicubic"]
