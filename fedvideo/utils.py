@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import tempfile
@@ -49,36 +50,84 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+#: How to reserve GPUs for simulated clients, quoted in device errors and warnings.
+GPU_ADVICE = (
+    "reserve a GPU share for every simulated client, e.g. --federation-config "
+    '"num-supernodes=4 client-resources-num-cpus=2 client-resources-num-gpus=0.25" '
+    "(4 clients per GPU)"
+)
+_warned_cpu_fallback = False
+
+
 def select_device(name: str) -> torch.device:
     """Resolve the ``device`` setting (``auto``, ``cpu`` or ``cuda``).
+
+    Inside a Flower simulation, a client that Ray gave no GPU cannot see one,
+    although the machine may have several: ``auto`` then trains on the CPU
+    with a warning (once per process) that says how to reserve GPUs, and
+    ``cuda`` fails with that advice.
 
     Raises
     ------
     RuntimeError
-        If ``cuda`` is requested but no CUDA device is available.
+        If ``cuda`` is requested but no CUDA device is available to this
+        process; the message says how to get one.
     """
+    reserved, cluster = _ray_gpus()
+    without_gpu = reserved == 0 and cluster > 0
+    if name == "cuda" and not torch.cuda.is_available():
+        reason = (
+            f"this simulated client was given no GPU although the Ray cluster has "
+            f"{cluster:g}: {GPU_ADVICE}"
+            if without_gpu
+            else "no CUDA device is available to this process (in a simulation, "
+            f"{GPU_ADVICE}; or set device = 'auto')"
+        )
+        raise RuntimeError(f"run config 'device' is 'cuda' but {reason}")
+    if name == "auto" and without_gpu and not torch.cuda.is_available():
+        _warn_cpu_fallback(cluster)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "run config 'device' is 'cuda' but no CUDA device is available"
-        )
     return torch.device(name)
+
+
+def _warn_cpu_fallback(cluster: float) -> None:
+    global _warned_cpu_fallback
+    if _warned_cpu_fallback:
+        return
+    _warned_cpu_fallback = True
+    logging.getLogger("flwr").warning(
+        "fedvideo: device 'auto' trains this client on the CPU: Ray gave it no "
+        "GPU, although the cluster has %g; %s",
+        cluster,
+        GPU_ADVICE,
+    )
+
+
+def _ray_resources() -> tuple[Mapping[str, float], Mapping[str, float]]:
+    """Resources Ray reserved for this actor, and its cluster's ({} outside Ray)."""
+    try:
+        import ray
+    except ImportError:
+        return {}, {}
+    if not ray.is_initialized():
+        return {}, {}
+    try:
+        reserved = ray.get_runtime_context().get_assigned_resources()
+        return reserved, ray.cluster_resources()
+    except Exception:  # noqa: BLE001 - not in a worker: no reservation
+        return {}, {}
+
+
+def _ray_gpus() -> tuple[float, float]:
+    """GPUs Ray reserved for this actor and GPUs of its cluster ((0, 0) outside)."""
+    reserved, cluster = _ray_resources()
+    return float(reserved.get("GPU", 0)), float(cluster.get("GPU", 0))
 
 
 def _ray_assigned_cpus() -> int:
     """CPUs Ray reserved for the current actor (0 outside a Ray worker)."""
-    try:
-        import ray
-    except ImportError:
-        return 0
-    if not ray.is_initialized():
-        return 0
-    try:
-        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 0)
-    except Exception:  # noqa: BLE001 - not in a worker: keep the default
-        return 0
-    return int(cpus)
+    return int(_ray_resources()[0].get("CPU", 0))
 
 
 def configure_threads(requested: int) -> int:

@@ -1,5 +1,6 @@
 """Every preset in conf/<task>/ is a valid run config of that task."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,36 @@ def test_preset_is_a_valid_run_config_of_its_task(preset):
     task = build_task(run_config, federation)
     build_strategy(federation, run_config)
     assert task.name == preset.parent.name
+
+
+def documented_command(preset: Path) -> tuple[str, dict[str, str]]:
+    """The ``--run-config`` path and federation settings of a preset's header."""
+    comments = [
+        line.lstrip("#").strip()
+        for line in preset.read_text().splitlines()
+        if line.startswith("#")
+    ]
+    text = " ".join(comments).replace("\\ ", " ")
+    match = re.search(
+        r"flwr run \. --run-config (\S+)(?:\s+--federation-config \"([^\"]*)\")?", text
+    )
+    assert match, f"{preset}: no 'flwr run . --run-config ...' command in the header"
+    federation = dict(pair.split("=", 1) for pair in (match[2] or "").split())
+    return match[1], federation
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: str(p.relative_to(CONF)))
+def test_preset_runs_as_its_documented_command_says(preset):
+    path, federation = documented_command(preset)
+    assert path == str(preset.relative_to(CONF.parent))
+    with open(preset, "rb") as file:
+        run_config = default_run_config(flatten_config(tomli.load(file)))
+    # Flower's local simulation starts 2 SuperNodes unless told otherwise, and
+    # a run waits forever for more nodes than it has.
+    nodes = int(federation.get("num-supernodes", 2))
+    needed = max(run_config["min-available-nodes"], run_config["min-train-nodes"])
+    assert nodes >= needed, f"{preset}: {nodes} SuperNodes, the run waits for {needed}"
+    if run_config["device"] == "cuda":
+        assert float(federation.get("client-resources-num-gpus", 0)) > 0, (
+            f"{preset}: device 'cuda' but no client-resources-num-gpus"
+        )

@@ -1,6 +1,9 @@
+import logging
+
 import pytest
 import torch
 
+from fedvideo import utils
 from fedvideo.utils import (
     atomic_torch_save,
     configure_threads,
@@ -43,3 +46,34 @@ def test_select_device_cpu():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="'device' is 'cuda'"):
             select_device("cuda")
+
+
+def test_a_simulated_client_without_a_gpu_share_is_told_how_to_get_one(
+    monkeypatch, caplog
+):
+    monkeypatch.setattr(utils, "_ray_gpus", lambda: (0.0, 2.0))  # 2 GPUs, none ours
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(utils, "_warned_cpu_fallback", False)
+    with pytest.raises(RuntimeError, match="given no GPU.*client-resources-num-gpus"):
+        select_device("cuda")
+    with caplog.at_level(logging.WARNING, logger="flwr"):
+        assert select_device("auto").type == "cpu"
+        assert select_device("auto").type == "cpu"
+    warnings = [r for r in caplog.records if "client-resources-num-gpus" in r.message]
+    assert len(warnings) == 1  # once per process
+
+
+def test_cuda_without_any_gpu_names_the_setting_and_the_way_out(monkeypatch):
+    monkeypatch.setattr(utils, "_ray_gpus", lambda: (0.0, 0.0))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="no CUDA device.*device = 'auto'"):
+        select_device("cuda")
+    assert select_device("cpu").type == "cpu"
+
+
+def test_a_client_with_a_gpu_share_gets_no_warning(monkeypatch, caplog):
+    monkeypatch.setattr(utils, "_ray_gpus", lambda: (0.25, 1.0))
+    monkeypatch.setattr(utils, "_warned_cpu_fallback", False)
+    with caplog.at_level(logging.WARNING, logger="flwr"):
+        select_device("auto")
+    assert not caplog.records
