@@ -16,6 +16,10 @@ __all__ = ["BENCHMARKS", "add_arguments", "run"]
 
 #: Benchmark name -> (module, one-line description).
 BENCHMARKS: dict[str, tuple[str, str]] = {
+    "aggregate": (
+        "fedvideo.bench.aggregate",
+        "server aggregation: fedvideo's fedavg and fedvsr vs Flower's FedAvg",
+    ),
     "vsr-step": (
         "fedvideo.tasks.vsr.bench.step",
         "VSR train step: Charbonnier alone vs Charbonnier + HiFr",

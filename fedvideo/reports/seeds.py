@@ -4,13 +4,17 @@ Runs are grouped by their run config with the seed (and where they were
 written) left out; each group is labelled by the settings in which the groups
 differ, e.g. ``strategy=fedvsr vsr.partitioning=by-domain``. The table has one
 row per group and, for each metric, the mean ± sample standard deviation of
-the final held-out value over the group's runs.
+the final held-out value over the group's runs. With ``--paired
+strategy=fedavg`` a second table gives, per group, the mean ± std over seeds
+of the difference to the run with the same settings and seed but that
+strategy: the comparison that seed-to-seed variance (other data, other
+initial weights) does not blur.
 
 Usage::
 
     fedvideo seeds outputs/hetero/*/ --metrics psnr "psnr fine" \
-        --baseline-metric psnr_bicubic --plot docs/results/hetero.png \
-        --json docs/results/hetero.json
+        --baseline-metric psnr_bicubic --paired strategy=fedavg \
+        --plot docs/results/hetero.png --json docs/results/hetero.json
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "add_arguments",
     "gain_metrics",
     "group_runs",
+    "paired_rows",
     "run",
     "seed_rows",
     "seeds_table",
@@ -85,6 +90,12 @@ def _plain(value: str | None) -> str:
     return "-" if value is None else value.strip("'\"")
 
 
+def _spread(values: list[float]) -> dict[str, Any]:
+    """Mean, sample standard deviation (NaN for one value) and the values."""
+    std = statistics.stdev(values) if len(values) > 1 else math.nan
+    return {"mean": statistics.fmean(values), "std": std, "values": values}
+
+
 def seed_rows(
     groups: Mapping[str, Sequence[Mapping[str, Any]]], metrics: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -102,11 +113,69 @@ def seed_rows(
         }
         for metric in metrics:
             values = [summary_row(r, [metric])[metric] for r in runs]
-            row[metric] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else math.nan,
-                "values": values,
-            }
+            row[metric] = _spread(values)
+        rows.append(row)
+    return rows
+
+
+def _settings(config: Mapping[str, Any], leave_out: str) -> tuple:
+    """Return a run's settings, seed included, less where it ran and ``leave_out``."""
+    ignored = (IGNORED_KEYS - {"seed"}) | {leave_out}
+    return tuple(sorted((k, repr(v)) for k, v in config.items() if k not in ignored))
+
+
+def _matches(value: Any, reference: str) -> bool:
+    """Whether a config value equals a command-line value (``0`` matches ``0.0``)."""
+    if str(value) == reference:
+        return True
+    try:
+        return float(value) == float(reference)
+    except (TypeError, ValueError):
+        return False
+
+
+def paired_rows(
+    runs: Sequence[Mapping[str, Any]],
+    metrics: Sequence[str],
+    key: str,
+    reference: str,
+) -> list[dict[str, Any]]:
+    """Per group, the differences to the reference run of the same seed.
+
+    Every run whose ``key`` is not ``reference`` is paired with the run that
+    has the same settings and seed but ``key = reference``; runs without such
+    a partner are left out. Each row holds, per metric, the mean, the sample
+    standard deviation and the values of ``run - reference`` over the pairs.
+    """
+    defaults = default_run_config()
+    configs = [{**defaults, **r["config"]} for r in runs]
+    partners = {
+        _settings(config, key): run
+        for run, config in zip(runs, configs, strict=True)
+        if _matches(config.get(key), reference)
+    }
+    paired = [
+        (run, partners[_settings(config, key)])
+        for run, config in zip(runs, configs, strict=True)
+        if not _matches(config.get(key), reference)
+        and _settings(config, key) in partners
+    ]
+    groups = group_runs([run for run, _ in paired])
+    by_run = {id(run): partner for run, partner in paired}
+    rows = []
+    for label, members in groups.items():
+        row: dict[str, Any] = {
+            "group": label,
+            "pairs": len(members),
+            "seeds": [r["config"].get("seed") for r in members],
+        }
+        for metric in metrics:
+            values = [
+                summary_row(r, [metric])[metric]
+                - summary_row(by_run[id(r)], [metric])[metric]
+                for r in members
+            ]
+            row[metric] = _spread(values)
         rows.append(row)
     return rows
 
@@ -135,6 +204,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "is a baseline of (psnr_bicubic: psnr and 'psnr <domain>'); the plot "
         "shows the first metric's gain",
     )
+    parser.add_argument(
+        "--paired",
+        metavar="KEY=VALUE",
+        help="also tabulate each group's difference to the run with the same "
+        "settings and seed but KEY=VALUE (e.g. strategy=fedavg)",
+    )
     parser.add_argument("--plot", type=Path, help="bar plot of the first metric")
     parser.add_argument("--json", type=Path, help="write the rows here")
 
@@ -154,8 +229,19 @@ def run(args: argparse.Namespace) -> int:
             plotted = f"{plotted} - {args.baseline_metric}"
     rows = seed_rows(group_runs(runs), metrics)
     print(seeds_table(rows, metrics))
+    output: dict[str, Any] | list = rows
+    if args.paired:
+        key, _, value = args.paired.partition("=")
+        if not value:
+            raise CommandError(f"--paired needs KEY=VALUE, got {args.paired!r}")
+        pairs = paired_rows(runs, metrics, key, value)
+        if not pairs:
+            raise CommandError(f"--paired {args.paired}: no run has a partner with it")
+        print(f"\nDifference to the run with {args.paired} and the same seed:\n")
+        print(seeds_table(_as_runs(pairs), metrics))
+        output = {"groups": rows, "paired_with": args.paired, "differences": pairs}
     if args.json:
-        text = json.dumps(rows, indent=2) + "\n"
+        text = json.dumps(output, indent=2) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text))
     if args.plot:
         bar_plot(
@@ -165,6 +251,11 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _as_runs(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Paired rows with their pair count as ``runs``, for :func:`seeds_table`."""
+    return [{**row, "runs": row["pairs"]} for row in rows]
 
 
 def gain_metrics(metrics: Sequence[str], baseline: str) -> list[str]:

@@ -13,7 +13,6 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, Result
-from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 from torch import nn
 
 from fedvideo.config import (
@@ -38,6 +37,7 @@ from fedvideo.strategies.validation import (
     ArraySpec,
     ReplyLimits,
     array_specs,
+    non_finite_array,
     reject_reason,
 )
 
@@ -298,19 +298,17 @@ class FedVideoStrategy(FedAvg):
                 )
                 continue
             reason = reject_reason(
-                reply, self._reference, self.loss_key, self.weighted_by_key, self.limits
+                reply,
+                self._reference,
+                self.loss_key,
+                self.weighted_by_key,
+                self.limits,
+                check_values=False,  # checked while averaging (_weighted_average)
             )
             if reason is None:
                 accepted.append(reply)
                 continue
-            log(
-                WARNING,
-                "round %d: dropped reply of node %d: %s",
-                server_round,
-                node_id,
-                reason,
-            )
-            report.dropped.append(self._dropped_entry(reply, reason))
+            self._drop(server_round, reply, reason)
         # Arrival order varies from run to run; a fixed order makes the float
         # sums of the aggregation, and so a resumed run, reproducible.
         accepted.sort(key=lambda r: (self._client_key(r), r.metadata.src_node_id))
@@ -321,6 +319,10 @@ class FedVideoStrategy(FedAvg):
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Drop unsound replies, weight the rest, and average their arrays.
 
+        Each accepted reply's arrays are read once, while they are averaged; a
+        reply whose arrays hold NaN or inf shows in the average, and is then
+        found, dropped and the average done again without it.
+
         Raises
         ------
         RunFailed
@@ -329,9 +331,27 @@ class FedVideoStrategy(FedAvg):
         """
         replies = list(replies)
         accepted = self.accept_replies(server_round, replies)
+        arrays = None
+        while len(accepted) >= self.min_train_replies:
+            metrics = [next(iter(r.content.metric_records.values())) for r in accepted]
+            updates = [
+                ClientUpdate(
+                    node_id=r.metadata.src_node_id,
+                    train_loss=float(m[self.loss_key]),
+                    num_examples=float(m[self.weighted_by_key]),
+                )
+                for r, m in zip(accepted, metrics, strict=True)
+            ]
+            weights, diagnostics = self.aggregation_weights(server_round, updates)
+            total = float(sum(weights))
+            weights = [w / total for w in weights]
+            arrays = self._weighted_average(accepted, weights)
+            if arrays is not None:
+                break
+            accepted = self._drop_non_finite(server_round, accepted)
         log(INFO, "aggregate_train: %d replies accepted", len(accepted))
         self._judge_round(server_round, len(replies), len(accepted))
-        if len(accepted) < self.min_train_replies:
+        if arrays is None:
             reason = (
                 f"{len(accepted)} accepted replies, fewer than min-train-replies "
                 f"({self.min_train_replies}): the global model is kept"
@@ -340,31 +360,10 @@ class FedVideoStrategy(FedAvg):
             self.reports[server_round].skipped = reason
             return None, None
         self.updated_rounds += 1
-        metrics = [next(iter(r.content.metric_records.values())) for r in accepted]
-        updates = [
-            ClientUpdate(
-                node_id=r.metadata.src_node_id,
-                train_loss=float(m[self.loss_key]),
-                num_examples=float(m[self.weighted_by_key]),
-            )
-            for r, m in zip(accepted, metrics, strict=True)
-        ]
-        weights, diagnostics = self.aggregation_weights(server_round, updates)
-        total = float(sum(weights))
-        weights = [w / total for w in weights]
-
         contents = [
-            RecordDict(
-                {
-                    self.arrayrecord_key: next(iter(r.content.array_records.values())),
-                    "metrics": MetricRecord({**m, AGGREGATION_WEIGHT_KEY: w}),
-                }
-            )
-            for r, m, w in zip(accepted, metrics, weights, strict=True)
+            RecordDict({"metrics": MetricRecord({**m, AGGREGATION_WEIGHT_KEY: w})})
+            for m, w in zip(metrics, weights, strict=True)
         ]
-        arrays = self._with_reference_dtypes(
-            aggregate_arrayrecords(contents, AGGREGATION_WEIGHT_KEY)
-        )
         train_metrics = self.train_metrics_aggr_fn(contents, AGGREGATION_WEIGHT_KEY)
 
         report = self.reports[server_round]
@@ -405,6 +404,17 @@ class FedVideoStrategy(FedAvg):
                 )
             )
 
+    def _drop(self, server_round: int, reply: Message, reason: str) -> None:
+        """Log a dropped reply and add it to the round's report."""
+        log(
+            WARNING,
+            "round %d: dropped reply of node %d: %s",
+            server_round,
+            reply.metadata.src_node_id,
+            reason,
+        )
+        self.reports[server_round].dropped.append(self._dropped_entry(reply, reason))
+
     def _dropped_entry(self, reply: Message, reason: str) -> dict[str, Any]:
         """Describe a dropped reply: its node, client, error and kind."""
         node_id = reply.metadata.src_node_id
@@ -434,15 +444,49 @@ class FedVideoStrategy(FedAvg):
         client_key = self._client_key(reply)
         return upload_lost(self.seed, server_round, client_key, self.upload_loss)
 
-    def _with_reference_dtypes(self, arrays: ArrayRecord) -> ArrayRecord:
-        """Cast averaged arrays back to the global model's dtypes.
+    def _weighted_average(
+        self, replies: Sequence[Message], weights: Sequence[float]
+    ) -> ArrayRecord | None:
+        """Average the replies' arrays with ``weights``; None if NaN or inf shows.
 
-        Weighted averaging yields float64; integer buffers such as batch-norm
-        step counters are rounded back so the next round's replies match.
+        One pass over the replies' arrays, with the operations of Flower's
+        ``aggregate_arrayrecords`` in the same order (so the same floats):
+        ``sum_i x_i * (w_i / sum(w))``. Averages are cast back to the global
+        model's dtypes; integer buffers such as batch-norm step counters are
+        rounded, so the next round's replies match.
         """
-        cast = {}
-        for key, array in arrays.items():
+        total = sum(weights)
+        sums: dict[str, np.ndarray] = {}
+        for reply, weight in zip(replies, weights, strict=True):
+            factor = weight / total
+            record = next(iter(reply.content.array_records.values()))
+            for key, array in record.items():
+                if key in sums:
+                    sums[key] += array.numpy() * factor
+                else:
+                    sums[key] = array.numpy() * factor
+        if any(v.dtype.kind == "f" and not np.isfinite(v).all() for v in sums.values()):
+            return None
+        averaged = {}
+        for key, value in sums.items():
             spec = self._reference.get(key)
-            dtype = spec[1] if spec is not None else array.numpy().dtype
-            cast[key] = averaged_array(array.numpy(), dtype)
-        return ArrayRecord(cast)
+            averaged[key] = averaged_array(value, spec[1] if spec else value.dtype)
+        return ArrayRecord(averaged)
+
+    def _drop_non_finite(
+        self, server_round: int, replies: Sequence[Message]
+    ) -> list[Message]:
+        """Drop (log and report) the replies whose arrays hold NaN or inf."""
+        kept = []
+        for reply in replies:
+            reason = non_finite_array(next(iter(reply.content.array_records.values())))
+            if reason is None:
+                kept.append(reply)
+                continue
+            self._drop(server_round, reply, reason)
+        if len(kept) == len(replies):  # finite replies whose sum overflowed
+            raise FloatingPointError(
+                f"round {server_round}: the weighted average of finite replies "
+                "is not finite (overflow)"
+            )
+        return kept

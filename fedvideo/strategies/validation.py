@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 from flwr.app import ArrayRecord, Message, MetricRecord
 
-__all__ = ["DEFAULT_LIMITS", "ArraySpec", "ReplyLimits", "array_specs", "reject_reason"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ArraySpec",
+    "ReplyLimits",
+    "array_specs",
+    "non_finite_array",
+    "reject_reason",
+]
 
 ArraySpec = tuple[tuple[int, ...], str]  # (shape, dtype)
 
@@ -53,6 +60,7 @@ def reject_reason(
     loss_key: str = "train_loss",
     weight_key: str = "num-examples",
     limits: ReplyLimits = DEFAULT_LIMITS,
+    check_values: bool = True,
 ) -> str | None:
     """Return why ``reply`` must not be aggregated, or ``None`` if it is sound.
 
@@ -61,7 +69,9 @@ def reject_reason(
     reports a loss that is not finite and positive or above
     ``limits.max_train_loss``, a number of examples that is not a positive
     integer up to ``limits.max_num_examples``, or when its arrays differ from
-    the global model in keys, shapes or dtypes, or contain NaN/inf.
+    the global model in keys, shapes or dtypes, or (with ``check_values``)
+    contain NaN/inf. Without ``check_values`` no array is read: the caller
+    checks the values where it reads them anyway (:func:`non_finite_array`).
     """
     if reply.has_error():
         return f"client error: {reply.error.reason}"
@@ -110,6 +120,12 @@ def reject_reason(
                 f"array '{key}' is {tuple(arr.shape)} {arr.dtype}, "
                 f"expected {shape} {dtype}"
             )
+    return non_finite_array(arrays) if check_values else None
+
+
+def non_finite_array(arrays: ArrayRecord) -> str | None:
+    """Say which floating-point array holds NaN or inf (None: all finite)."""
+    for key, arr in arrays.items():
         values = arr.numpy()
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             return f"array '{key}' contains NaN or inf"

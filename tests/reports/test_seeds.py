@@ -6,7 +6,7 @@ import math
 import pytest
 
 from fedvideo.cli import main
-from fedvideo.reports.seeds import gain_metrics, group_runs, seed_rows
+from fedvideo.reports.seeds import gain_metrics, group_runs, paired_rows, seed_rows
 
 
 def _run(strategy: str, seed: int, psnr: float, fine: float) -> dict:
@@ -89,3 +89,39 @@ def test_command_writes_table_json_and_plot(tmp_path, capsys):
     gain = rows[1]["psnr fine - psnr_bicubic"]
     assert gain["mean"] == pytest.approx(1.3)  # (1.5 + 1.1) / 2, per-domain baseline
     assert out_png.stat().st_size > 0
+
+
+def test_paired_rows_subtract_the_reference_run_of_the_same_seed():
+    runs = [*RUNS, _run("fedvsr", 3, 30.0, 20.0)]  # seed 3 has no FedAvg partner
+    (row,) = paired_rows(runs, ["psnr", "psnr fine"], "strategy", "fedavg")
+    assert row["group"] == "all runs" and row["pairs"] == 2
+    assert row["seeds"] == [1, 2]
+    assert row["psnr"]["values"] == pytest.approx([0.5, -0.1])  # 22.5-22.0, 22.1-22.2
+    assert row["psnr"]["mean"] == pytest.approx(0.2)
+    assert row["psnr fine"]["std"] == pytest.approx(math.sqrt(0.18))
+    assert paired_rows(runs, ["psnr"], "strategy", "fedprox") == []
+
+
+def test_paired_values_match_numbers_written_either_way():
+    weighted = [_run("fedvsr", 1, 22.0, 19.0), _run("fedvsr", 1, 22.4, 19.0)]
+    weighted[0]["config"]["vsr.hifr-weight"] = 0.0
+    weighted[1]["config"]["vsr.hifr-weight"] = 1.0
+    (row,) = paired_rows(weighted, ["psnr"], "vsr.hifr-weight", "0")
+    assert row["psnr"]["values"] == pytest.approx([0.4])
+
+
+def test_command_prints_and_writes_the_paired_table(tmp_path, capsys):
+    paths = []
+    for i, run in enumerate(RUNS):
+        (tmp_path / f"run{i}.json").write_text(json.dumps(run))
+        paths.append(str(tmp_path / f"run{i}.json"))
+    out_json = tmp_path / "rows.json"
+    argv = ["seeds", *paths, "--metrics", "psnr", "--paired", "strategy=fedavg"]
+    assert main([*argv, "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "Difference to the run with strategy=fedavg and the same seed" in out
+    assert "| all runs | 2 | 0.200 ± 0.424 |" in out
+    written = json.loads(out_json.read_text())
+    assert written["paired_with"] == "strategy=fedavg"
+    assert written["differences"][0]["pairs"] == 2
+    assert main(["seeds", *paths, "--paired", "strategy"]) == 2

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
+from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from fedvideo.strategies import FedVideoStrategy, FedVSR, fedvsr_weights
 from fedvideo.strategies.fedvsr import hellinger_distance, inverse_loss_weights
@@ -154,3 +155,59 @@ def test_error_reply_dropped_and_all_dropped_returns_none(reply_factory):
     )
     assert arrays is None and metrics is None
     assert "out of memory" in strategy.reports[1].dropped[0]["reason"]
+
+
+def test_average_equals_flowers_aggregation_bit_for_bit(reply_factory):
+    rng = np.random.default_rng(3)
+    layout = {"w": ((5, 7), np.float32), "steps": ((1,), np.int64)}
+    reference = ArrayRecord({k: Array(np.zeros(s, d)) for k, (s, d) in layout.items()})
+    contents = []
+    for pid in range(4):
+        arrays = {
+            "w": Array(rng.standard_normal((5, 7)).astype(np.float32)),
+            "steps": Array(np.array([10 + pid], np.int64)),
+        }
+        metrics = {
+            "train_loss": 0.1 + pid / 7,
+            "num-examples": 3 + pid,
+            "partition_id": pid,
+        }
+        contents.append(
+            RecordDict(
+                {"arrays": ArrayRecord(arrays), "metrics": MetricRecord(metrics)}
+            )
+        )
+    strategy = FedVSR(num_rounds=5)
+    strategy._reference = array_specs(reference)
+    arrays, _ = strategy.aggregate_train(
+        2, [reply_factory(9 - i, c) for i, c in enumerate(contents)]
+    )
+    # The same weights through Flower's own weighted aggregation, then cast.
+    weighted = [
+        RecordDict(
+            {
+                "arrays": c["arrays"],
+                "metrics": MetricRecord({"aggregation-weight": client["weight"]}),
+            }
+        )
+        for c, client in zip(contents, strategy.reports[2].clients, strict=True)
+    ]
+    expected = aggregate_arrayrecords(weighted, "aggregation-weight")
+    assert arrays["w"].numpy().dtype == np.float32
+    np.testing.assert_array_equal(arrays["w"].numpy(), expected["w"].numpy())
+    assert arrays["steps"].numpy().dtype == np.int64
+    np.testing.assert_array_equal(
+        arrays["steps"].numpy(), np.rint(expected["steps"].numpy()).astype(np.int64)
+    )
+
+
+def test_a_reply_with_nan_is_found_after_the_average_and_left_out(reply_factory):
+    strategy = FedVideoStrategy(num_rounds=3)
+    _prime(strategy)
+    good = [reply_factory(n, _content(float(n), 0.2)) for n in (1, 2)]
+    bad = reply_factory(7, _content(1.0, 0.2, w=np.full((2, 2), np.nan, np.float32)))
+    arrays, _ = strategy.aggregate_train(1, [good[0], bad, good[1]])
+    np.testing.assert_allclose(arrays["w"].numpy(), np.full((2, 2), 1.5))
+    (dropped,) = strategy.reports[1].dropped
+    assert dropped["node_id"] == 7 and "NaN or inf" in dropped["reason"]
+    assert [c["node_id"] for c in strategy.reports[1].clients] == [1, 2]
