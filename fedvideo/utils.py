@@ -21,6 +21,8 @@ __all__ = [
     "configure_threads",
     "derive_seed",
     "load_checkpoint",
+    "peak_memory_mb",
+    "reset_peak_memory",
     "select_device",
     "set_seed",
 ]
@@ -89,6 +91,21 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start counting the peak GPU memory anew (nothing to do on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mb(device: torch.device) -> float | None:
+    """Peak GPU memory allocated by PyTorch since the last reset, in MiB (CPU: None)."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
 
 
 def _warn_cpu_fallback(cluster: float) -> None:

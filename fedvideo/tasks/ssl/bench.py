@@ -23,7 +23,7 @@ from fedvideo.tasks.ssl.data.clips import CtPTrainClips
 from fedvideo.tasks.ssl.data.synthetic import synthetic_action_splits
 from fedvideo.tasks.ssl.losses import ctp_batch_loss
 from fedvideo.tasks.ssl.models.ctp import CtPModel
-from fedvideo.utils import select_device, set_seed
+from fedvideo.utils import peak_memory_mb, reset_peak_memory, select_device, set_seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     items = [clips[i % len(clips)] for i in range(args.batch_size)]
     batch = {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
     step_ms = []
+    reset_peak_memory(device)
     for _ in range(args.repeats + args.warmup):
         _synchronize(device)
         start = time.perf_counter()
@@ -101,4 +102,5 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         "step_ms": round(step_median, 3),
         "clips_per_s": round(args.batch_size / step_median * 1e3, 2),
         "data_share": round(clip_median * args.batch_size / step_median, 4),
+        "peak_memory_mb": peak_memory_mb(device),  # None on the CPU
     }

@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fedvideo.tasks.vsr.bench.step import timed_train_step
 from fedvideo.tasks.vsr.models import VSR_MODELS, build_vsr_model
 from fedvideo.tasks.vsr.models.external import parse_model_kwargs
-from fedvideo.utils import select_device, set_seed
+from fedvideo.utils import peak_memory_mb, reset_peak_memory, select_device, set_seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.99))
         lr = torch.rand(args.batch_size, t, 3, h, h, device=device)
         hr = torch.rand(args.batch_size, t, 3, s * h, s * h, device=device)
+        reset_peak_memory(device)
         for _ in range(args.warmup):
             timed_train_step(model, optimizer, lr, hr, device)
         steps = [
@@ -113,4 +114,5 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
             "batch": [args.batch_size, t, 3, h, h],
             "repeats": args.repeats,
             "step_ms": round(1e3 * statistics.median(steps), 2),
+            "peak_memory_mb": peak_memory_mb(device),  # None on the CPU
         }
