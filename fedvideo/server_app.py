@@ -100,7 +100,7 @@ def main(grid: Grid, context: Context) -> None:
         log(INFO, "fedvideo: final evaluation: %s", summary)
     _finish(recorder, strategy, "completed", final_evaluation=final)
     log(INFO, "fedvideo: results  %s", recorder.results_path)
-    log(INFO, "fedvideo: plot     %s", recorder.plot_path)
+    log(INFO, "fedvideo: plots    %s, %s", recorder.plot_path, recorder.loss_plot_path)
     log(INFO, "fedvideo: model    %s", run_dir / "model.pt")
 
 

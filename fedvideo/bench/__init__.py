@@ -33,8 +33,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "VSR multigrid + large batch vs the fixed-size baseline, one process",
     ),
     "ssl-step": (
-        "fedvideo.tasks.ssl.bench",
+        "fedvideo.tasks.ssl.bench.step",
         "CtP clip preparation and R3D-18 train step",
+    ),
+    "ctp-probe": (
+        "fedvideo.tasks.ssl.bench.ctp_probe",
+        "centralised CtP pretraining on synthetic videos: loss vs no motion, retrieval",
     ),
 }
 

@@ -28,6 +28,27 @@ def _mean_train_loss(clients: list[dict]) -> float | None:
     return sum(c["train_loss"] * c["num_examples"] for c in clients) / total
 
 
+def _mean_train_parts(clients: list[dict]) -> dict[str, float]:
+    """Example-weighted means of the loss parts (``loss_<part>``) all clients report.
+
+    For ssl these include ``no_motion``, the loss of predicting no motion on
+    the same batches: the baseline the training loss must go below.
+    """
+    total = sum(c["num_examples"] for c in clients)
+    if not total:
+        return {}
+    metrics = [c.get("metrics", {}) for c in clients]
+    names = set.intersection(*(set(m) for m in metrics))
+    return {
+        name.removeprefix("loss_"): sum(
+            m[name] * c["num_examples"] for m, c in zip(metrics, clients, strict=True)
+        )
+        / total
+        for name in sorted(names)
+        if name.startswith("loss_")
+    }
+
+
 class AfterRound:
     """The ``evaluate_fn`` handed to ``Strategy.start``, called after each round.
 
@@ -84,10 +105,18 @@ class AfterRound:
             log(INFO, "round %d held-out evaluation: %s", server_round, summary)
 
         report = self.strategy.reports.get(server_round)
+        clients = report.clients if report else []
+        train_loss, train_parts = _mean_train_loss(clients), _mean_train_parts(clients)
+        if train_loss is not None:
+            parts = "  ".join(f"{k} {v:.4f}" for k, v in train_parts.items())
+            log(
+                INFO, "round %d training loss %.4f  %s", server_round, train_loss, parts
+            )
         recorded = self.recorder.record_round(
             {
                 "round": server_round,
-                "train_loss": _mean_train_loss(report.clients if report else []),
+                "train_loss": train_loss,
+                "train_parts": train_parts,
                 "clients": report.clients if report else [],
                 "dropped": report.dropped if report else [],
                 "aggregation": report.diagnostics if report else {},

@@ -31,6 +31,7 @@ __all__ = [
     "config_changes",
     "find_resumable_run",
     "make_run_dir",
+    "plot_losses",
     "plot_rounds",
     "read_results",
     "run_status",
@@ -164,8 +165,47 @@ def plot_rounds(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> 
     return True
 
 
+def plot_losses(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> bool:
+    """Plot the clients' mean training loss and its reference parts per round.
+
+    The references are the ``train_parts`` of ``spec.loss_references`` (for
+    ssl the no-motion loss on the same batches), drawn next to the loss.
+
+    Returns
+    -------
+    bool
+        False (and nothing written) when no round has a training loss yet.
+    """
+    trained = [r for r in rounds if r.get("train_loss") is not None]
+    if not trained:
+        return False
+    series = {
+        "training loss": (
+            [r["round"] for r in trained],
+            [r["train_loss"] for r in trained],
+        )
+    }
+    for part, label in spec.loss_references:
+        points = [
+            (r["round"], r["train_parts"][part])
+            for r in trained
+            if part in r.get("train_parts", {})
+        ]
+        if points:
+            series[label] = tuple(zip(*points, strict=True))
+    line_plot(
+        series,
+        path,
+        xlabel="round",
+        ylabel="loss",
+        title="Training loss of the clients",
+        figsize=(6.0, 4.0),
+    )
+    return True
+
+
 class RunRecorder:
-    """Collects one entry per round and keeps ``results.json`` and the plot current.
+    """Collects one entry per round and keeps ``results.json`` and the plots current.
 
     Parameters
     ----------
@@ -189,6 +229,7 @@ class RunRecorder:
         self.run_dir = run_dir
         self.results_path = run_dir / RESULTS_NAME
         self.plot_path = run_dir / "metrics.png"
+        self.loss_plot_path = run_dir / "loss.png"
         self.plot = plot
         self._lock = threading.RLock()
         self._heartbeat_stop = threading.Event()
@@ -199,7 +240,7 @@ class RunRecorder:
         )
         self._save()
         if self.data["rounds"]:
-            plot_rounds(self.data["rounds"], plot, self.plot_path)
+            self._plot()
 
     @classmethod
     def continue_run(
@@ -279,8 +320,12 @@ class RunRecorder:
                 return False
             self.data["rounds"].append(dict(entry))
             self._save()
-            plot_rounds(self.data["rounds"], self.plot, self.plot_path)
+            self._plot()
             return True
+
+    def _plot(self) -> None:
+        plot_rounds(self.data["rounds"], self.plot, self.plot_path)
+        plot_losses(self.data["rounds"], self.plot, self.loss_plot_path)
 
     def update(self, **fields: Any) -> None:
         """Set top-level fields (e.g. ``client_errors``) while the run goes on."""

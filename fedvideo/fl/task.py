@@ -92,11 +92,17 @@ class EvalResult:
 
 @dataclass(frozen=True)
 class PlotSpec:
-    """Which server-side metrics go into the per-round plot."""
+    """What a run's plots show.
+
+    ``metrics.png`` shows the server-side metrics of `series` per round;
+    ``loss.png`` the clients' mean training loss with the loss parts of
+    `loss_references` (e.g. a trivial baseline the loss must go below).
+    """
 
     title: str
     ylabel: str
     series: tuple[tuple[str, str], ...]  # (metric key, legend label)
+    loss_references: tuple[tuple[str, str], ...] = ()  # (loss part, legend label)
 
 
 class Task(ABC):

@@ -19,6 +19,33 @@ def test_ssl_step_benchmark_prints_json(capsys):
     assert result["step_ms"] > 0 and result["clip_prep_ms"] > 0
 
 
+def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
+    argv = [
+        "ctp-probe", "--classes", "2", "--train-per-class", "2",
+        "--test-per-class", "1", "--video-frames", "16", "--video-size", "37",
+        "--crop-size", "32", "--batch-size", "2", "--steps", "3",
+        "--log-every", "2", "--probe-clips", "2", "--eval-clips", "1",
+        "--device", "cpu", "--out-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "ctp-probe" and result["steps_done"] == 3
+    assert not result["stopped_early"] and result["settings"]["crop_size"] == 32
+    # A fresh CtP head predicts (almost) no motion.
+    assert result["loss_start"] == pytest.approx(result["loss_no_motion"], rel=0.01)
+    assert result["loss_no_motion"] > 0 and result["queries"] == 2
+    for key in ("r1_random", "r1_trained", "minutes", "loss_end"):
+        assert result[key] >= 0
+    saved = json.loads((tmp_path / "probe.json").read_text())
+    assert [c["step"] for c in saved["curve"]] == [2, 3]
+    assert (tmp_path / "probe_loss.png").stat().st_size > 0
+
+
+def test_ctp_probe_rejects_bad_settings(capsys):
+    with pytest.raises(SystemExit, match="--video-frames must be >= --num-frames"):
+        main(["ctp-probe", "--video-frames", "8"])
+
+
 def test_multigrid_benchmark_trains_both_runs_and_writes_curves(capsys, tmp_path):
     argv = [
         "multigrid", "--train-videos", "2", "--test-videos", "1",

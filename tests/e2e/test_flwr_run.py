@@ -75,6 +75,9 @@ def test_flwr_run_ssl_swa_two_rounds_completes(superlink, tmp_path):
     rounds = results["rounds"]
     assert {"R@1", "R@5"} <= set(rounds[-1]["evaluation"])
     assert rounds[1]["train_loss"] > 0
+    # The no-motion baseline is recorded next to the pretext loss and plotted.
+    assert rounds[1]["train_parts"]["no_motion"] > 0
+    assert (run_dir / "loss.png").stat().st_size > 0
     assert rounds[2]["aggregation"]["swa_mixed"] == 1.0
 
     import torch

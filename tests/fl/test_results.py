@@ -10,6 +10,7 @@ from fedvideo.fl.results import (
     HEARTBEAT_NAME,
     STALE_AFTER_SECONDS,
     RunRecorder,
+    plot_losses,
     run_status,
 )
 from fedvideo.fl.task import PlotSpec
@@ -62,3 +63,28 @@ def test_a_running_run_with_a_stale_heartbeat_is_interrupted(tmp_path):
     os.utime(beat, (later, later))
     assert run_status(tmp_path, data, now=later) == "running"
     assert run_status(tmp_path / "gone", data) == "interrupted"
+
+
+def test_loss_plot_shows_the_training_loss_and_its_references(tmp_path):
+    spec = PlotSpec(
+        series=(("R@1", "R@1"),),
+        ylabel="%",
+        title="t",
+        loss_references=(("no_motion", "predicting no motion"),),
+    )
+    assert not plot_losses([{"round": 0, "train_loss": None}], spec, tmp_path / "a.png")
+    assert not (tmp_path / "a.png").exists()
+    recorder = RunRecorder(tmp_path, {}, spec)
+    recorder.record_round({"round": 0, "train_loss": None, "evaluation": {}})
+    assert not recorder.loss_plot_path.exists()
+    for r in (1, 2):
+        recorder.record_round(
+            {
+                "round": r,
+                "train_loss": 5.0 - r,
+                "train_parts": {"center": 3.0, "no_motion": 5.2},
+                "evaluation": {},
+            }
+        )
+    assert recorder.loss_plot_path.stat().st_size > 0
+    assert _read(tmp_path)["rounds"][2]["train_parts"]["no_motion"] == 5.2

@@ -8,5 +8,6 @@
 * :mod:`~fedvideo.tasks.ssl.losses`: the CtP trajectory loss.
 * :mod:`~fedvideo.tasks.ssl.downstream`: retrieval and fine-tuning evaluation.
 * :mod:`~fedvideo.tasks.ssl.prepare`, :mod:`~fedvideo.tasks.ssl.bench`: its
-  ``fedvideo prepare`` subcommands and its benchmark.
+  ``fedvideo prepare`` subcommands and its benchmarks (``ssl-step``, and
+  ``ctp-probe``: does CtP pretraining learn at all at a given scale).
 """

@@ -18,6 +18,7 @@ __all__ = [
     "ctp_trajectory_loss",
     "decode_box_deltas",
     "encode_box_deltas",
+    "no_motion_loss",
 ]
 
 #: Standard deviations that divide the (dx, dy, dw, dh) box deltas of CtP, so
@@ -137,11 +138,16 @@ def ctp_trajectory_loss(
 
     The target of patch ``p`` of clip ``n`` is
     ``encode_box_deltas(boxes[n, p], rois[n, p], stds)``, its box on every frame
-    relative to the RoI the head pooled (by default the frame-0 box). The loss
-    is the Smooth-L1 loss (``beta = 1``: ``0.5 x**2`` for ``|x| < 1``, else
-    ``|x| - 0.5``) averaged over all elements, taken separately for the centre
-    deltas ``(dx, dy)`` and the size deltas ``(dw, dh)``; the total is their
-    sum. The computation is done in at least float32 and the target carries no
+    relative to the RoI the head pooled (by default the frame-0 box). With the
+    Smooth-L1 loss ``s`` (``beta = 1``: ``0.5 x**2`` for ``|x| < 1``, else
+    ``|x| - 0.5``), the reduction is the official CtP one (``CtPHead.loss``)::
+
+        center = sum over (n, p, t) of s(dx) + s(dy), divided by N * P * T
+        size   = sum over (n, p, t) of s(dw) + s(dh), divided by N * P * T
+
+    i.e. summed over the coordinates of each part and averaged over the
+    (clip, patch, frame) entries, and the total is ``center + size``. The
+    computation is done in at least float32 and the target carries no
     gradient.
 
     Parameters
@@ -189,16 +195,48 @@ def ctp_trajectory_loss(
     pred = pred_deltas.to(dtype)
     with torch.no_grad():
         target = encode_box_deltas(boxes.to(dtype), rois.to(dtype), stds)
-    center = F.smooth_l1_loss(pred[..., :2], target[..., :2], beta=1.0)
-    size = F.smooth_l1_loss(pred[..., 2:], target[..., 2:], beta=1.0)
+    count = max(pred.shape[:3].numel(), 1)
+    errors = F.smooth_l1_loss(pred, target, beta=1.0, reduction="none")
+    center = errors[..., :2].sum() / count
+    size = errors[..., 2:].sum() / count
     total = center + size
     return total, {"center": float(center.detach()), "size": float(size.detach())}
+
+
+def no_motion_loss(boxes: Tensor, stds: Sequence[float] = CTP_DELTA_STDS) -> float:
+    """Trajectory loss of predicting no motion: every box stays at its RoI.
+
+    The loss :func:`ctp_trajectory_loss` gives zero deltas on these boxes: the
+    trivial baseline a backbone must beat to have learned anything about the
+    patches' motion.
+
+    Parameters
+    ----------
+    boxes : Tensor
+        Ground-truth boxes ``(N, P, T, 4)``; the RoIs are the frame-0 boxes.
+    stds : Sequence[float], optional
+        Delta divisors, by default :data:`CTP_DELTA_STDS`.
+
+    Returns
+    -------
+    float
+        The loss ``center + size`` of zero deltas.
+    """
+    zeros = torch.zeros_like(boxes, dtype=torch.float32)
+    total, _ = ctp_trajectory_loss(zeros, boxes, stds=stds)
+    return float(total)
 
 
 def ctp_batch_loss(
     model: nn.Module, batch: Mapping[str, torch.Tensor]
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """CtP trajectory loss of ``model`` on a batch of ``{"clip", "boxes"}``."""
+    """CtP trajectory loss of ``model`` on a batch of ``{"clip", "boxes"}``.
+
+    The parts are ``"center"`` and ``"size"`` (the terms of the loss) and
+    ``"no_motion"``, the loss of predicting no motion on the same batch
+    (:func:`no_motion_loss`): a reference, not a term.
+    """
     boxes = batch["boxes"]
     deltas = model(batch["clip"], boxes[:, :, 0])
-    return ctp_trajectory_loss(deltas.float(), boxes)
+    total, parts = ctp_trajectory_loss(deltas.float(), boxes)
+    return total, {**parts, "no_motion": no_motion_loss(boxes)}

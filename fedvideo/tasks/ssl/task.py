@@ -60,6 +60,7 @@ class SSLTask(Task):
         title="Retrieval of the global backbone per round",
         ylabel="recall (%)",
         series=(("R@1", "R@1"), ("R@5", "R@5")),
+        loss_references=(("no_motion", "predicting no motion"),),
     )
 
     def __init__(self, run_config: Mapping[str, Any], federation: FederationConfig):
@@ -220,12 +221,19 @@ class SSLTask(Task):
     def evaluate(
         self, model: nn.Module, client: ClientInfo, device: torch.device
     ) -> EvalResult:
-        """Pretext loss on (up to eight of) the client's own videos."""
+        """Pretext loss on (up to eight of) the client's own videos.
+
+        ``pretext_loss_no_motion`` is the loss of predicting no motion on the
+        same clips: the backbone has learned to track the patches only where
+        ``pretext_loss`` is below it.
+        """
         videos = self.client_data(client)[:8]
-        dataset = self._clips(videos, derive_seed(self.federation.seed, -1))
+        # Round 0 never trains: the same clips and patches in every evaluation.
+        seed = derive_seed(self.federation.seed, client.partition_id, 0)
+        dataset = self._clips(videos, seed)
         loader = DataLoader(dataset, batch_size=self.config.batch_size)
         model.eval()
-        total, parts_total = 0.0, {"center": 0.0, "size": 0.0}
+        total, parts_total = 0.0, {"center": 0.0, "size": 0.0, "no_motion": 0.0}
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
             with autocast_for(device, self.federation.amp):
@@ -236,6 +244,7 @@ class SSLTask(Task):
                 parts_total[name] += parts[name] * count
         metrics = {"pretext_loss": total / len(dataset)}
         metrics |= {f"loss_{k}": v / len(dataset) for k, v in parts_total.items()}
+        metrics["pretext_loss_no_motion"] = metrics.pop("loss_no_motion")
         return EvalResult(num_examples=len(dataset), metrics=metrics)
 
     def evaluate_global(

@@ -65,6 +65,8 @@ def test_ctp_head_pools_the_given_box():
     # that cell and an RoI elsewhere must pool different features.
     head = CtPHead(num_frames=16, in_channels=4, hidden=4)
     with torch.no_grad():
+        head.fc1.weight.normal_()  # the official init is near zero
+        head.fc2.weight.normal_()
         head.temporal.weight.zero_()
         head.temporal.bias.zero_()
         head.temporal.weight[:, :, 0, 0, 0] = torch.eye(4)
@@ -77,6 +79,25 @@ def test_ctp_head_pools_the_given_box():
     base = head(torch.zeros_like(features), inside, input_width=64)
     assert not torch.allclose(hit, base)
     torch.testing.assert_close(miss, base)
+
+
+def test_ctp_head_is_initialised_as_the_official_one():
+    torch.manual_seed(0)
+    head = CtPHead(num_frames=16, in_channels=512, hidden=512)
+    fan_out = 512 * 2  # out channels x kernel (2, 1, 1)
+    expected = (2.0 / fan_out) ** 0.5
+    assert head.temporal.weight.std().item() == pytest.approx(expected, rel=0.02)
+    for layer in (head.fc1, head.fc2):
+        assert layer.weight.std().item() == pytest.approx(0.001, rel=0.02)
+        assert layer.weight.mean().abs().item() < 1e-4
+    for bias in (head.temporal.bias, head.fc1.bias, head.fc2.bias):
+        assert not bias.any()
+    # A fresh model predicts (almost) no motion.
+    model = CtPModel(num_frames=16)
+    rois = torch.tensor([[[4.0, 4.0, 20.0, 28.0]] * 3])
+    with torch.no_grad():
+        deltas = model(torch.randn(1, 3, 16, 64, 64), rois)
+    assert deltas.abs().max().item() < 0.01
 
 
 def test_ctp_head_needs_two_time_steps():

@@ -127,6 +127,16 @@ def test_trains_and_evaluates_on_a_prepared_frame_folder_dataset(tmp_path):
         RecordDict(),
     )
     assert result.num_examples == 4 and result.train_loss > 0
+    # Every round reports the no-motion baseline next to the pretext loss.
+    assert result.metrics["loss_no_motion"] > 0
+    local = task.evaluate(model, ClientInfo(0, 1), torch.device("cpu")).metrics
+    assert set(local) == {
+        "pretext_loss",
+        "pretext_loss_no_motion",
+        "loss_center",
+        "loss_size",
+    }
+    assert local["pretext_loss_no_motion"] > 0
     scores = task.evaluate_global(model, torch.device("cpu"))
     assert set(scores) == {"R@1", "R@5", "R@10", "R@20", "R@50"}
     assert scores["R@50"] == 100.0

@@ -1,12 +1,36 @@
 """Catch-the-Patch (CtP) augmentation: moving patches pasted into a clip.
 
 CtP (Wang et al., 2021) is the self-supervised pretext task of FedVSSL: a few
-patches, each cut from a random frame of the *same* clip, are pasted into every
-frame of the clip and move along smooth random trajectories; the network must
-predict where each patch is on every frame. This module makes the training
-pairs: :func:`paste_moving_patches` returns the augmented clip and the box of
-every patch on every frame (the regression target of
-:func:`fedvideo.tasks.ssl.losses.ctp_trajectory_loss`).
+patches, each cut from a frame of the *same* clip, are pasted into the clip and
+move along random trajectories; the network must predict where each patch is on
+every frame. This module makes the training pairs: :func:`paste_moving_patches`
+returns the augmented clip and the box of every patch on every frame (the
+regression target of :func:`fedvideo.tasks.ssl.losses.ctp_trajectory_loss`).
+
+The augmentation follows the official implementation (microsoft/CtP,
+``PatchMask`` with the settings of its R3D-18 pretraining configs):
+
+* **Boxes.** A patch's first box is an anchor (a scale from
+  :data:`PATCH_SCALES_AT_112` times an aspect ratio from
+  :data:`PATCH_ASPECT_RATIOS`), each side jittered by a factor
+  ``exp(U(-0.18, 0.18))``, at a uniform position.
+* **Key frames.** A trajectory is set at a few key frames (the first and last
+  frame, plus 0, 1 or 2 inner ones with probabilities 0.5 / 0.3 / 0.2, placed
+  evenly with a jitter; :func:`sample_key_frames`) and interpolated in between,
+  each segment uniformly (probability 0.7), accelerating (0.15) or
+  decelerating (0.15); :func:`interpolate_key_frames`.
+* **Motion.** From one key frame to the next the centre moves by a uniform
+  shift of at most ``max_speed`` px per frame on each axis (3 px at 112 px),
+  kept where the first box fits, and each side is scaled by
+  ``exp(U(-0.025, 0.025) * frames)``; location and size have their own key
+  frames. Boxes are clipped to the frame.
+* **Pasting.** The patch is what its own box covers on a random frame of the
+  clip, resized to the box of every frame. It is pasted on the first frame, on
+  its source frame and on each other frame with probability 0.8, but its box is
+  the target on *every* frame. It is blended with an alpha mask: a rectangle,
+  ellipse or rhombus (probabilities 0.5 / 0.35 / 0.15), with soft edges half of
+  the time, times an opacity in [0.8, 1.0] that varies smoothly over key frames.
+  The largest patch is pasted first, so a small one is never hidden under it.
 
 Conventions
 -----------
@@ -18,15 +42,6 @@ Conventions
   given for a ``reference_size`` (112, the paper's crop) and multiplied by
   ``min(H, W) / reference_size`` for the actual frame.
 
-A patch's trajectory is piecewise: 2-4 *key frames* (the first and last frame
-included) split the clip into segments; each segment has its own constant
-velocity (a random direction, a speed of at most ``max_speed`` px/frame) and its
-own constant log-size change rates (at most ``max_log_size_change`` per frame,
-drawn independently for width and height). Motion that would leave the frame is
-reflected at the border and growth that would leave the frame is stopped (the
-rate is reversed), so every box stays inside the frame while both per-frame
-bounds hold exactly.
-
 Everything is drawn from the :class:`numpy.random.Generator` passed in, so the
 output is fully determined by the generator's state.
 """
@@ -34,16 +49,21 @@ output is fully determined by the generator's state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
+    "INTERPOLATIONS",
     "MASK_SHAPES",
+    "PATCH_ASPECT_RATIOS",
     "PATCH_SCALES_AT_112",
     "CtPAugmentSettings",
+    "interpolate_key_frames",
     "paste_moving_patches",
     "patch_mask",
+    "sample_key_frames",
     "sample_trajectory",
 ]
 
@@ -52,42 +72,81 @@ __all__ = [
 #: and ``s / sqrt(a)`` pixels high, so its area is ``s**2``.
 PATCH_SCALES_AT_112: tuple[int, ...] = (16, 24, 28, 32, 48, 64)
 
+#: Aspect ratios (width / height) of the patch anchors.
+PATCH_ASPECT_RATIOS: tuple[float, ...] = (0.5, 0.67, 0.75, 1.0, 1.33, 1.5, 2.0)
+
 #: Mask shapes understood by :func:`patch_mask`.
 MASK_SHAPES: tuple[str, ...] = ("rectangle", "ellipse", "rhombus")
 
-# Smallest box side in pixels along a trajectory (boxes are rendered >= 1 px).
-_MIN_SIDE = 1.0
+#: Ways of moving from one key frame to the next (see :func:`interpolate_key_frames`).
+INTERPOLATIONS: tuple[str, ...] = ("uniform", "accelerate", "decelerate")
+
+_CONSTANT_SPEED = (1.0, 0.0, 0.0)
+
+
+def _check_probabilities(
+    name: str, values: Sequence[float], length: int | None
+) -> None:
+    if length is not None and len(values) != length:
+        raise ValueError(f"{name} must have {length} entries, got {tuple(values)!r}")
+    if len(values) == 0 or any(not p >= 0 for p in values):
+        raise ValueError(f"{name} must be non-negative numbers, got {tuple(values)!r}")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"{name} must sum to 1, got {tuple(values)!r}")
+
+
+def _check_range(name: str, values: Sequence[float], low: float, high: float) -> None:
+    if len(values) != 2 or not low <= values[0] <= values[1] <= high:
+        raise ValueError(
+            f"{name} must be (low, high) with {low} <= low <= high <= {high}, got "
+            f"{tuple(values)!r}"
+        )
 
 
 @dataclass(frozen=True)
 class CtPAugmentSettings:
-    """Settings of the CtP augmentation (defaults: the paper's).
+    """Settings of the CtP augmentation (defaults: the official ones).
 
     Parameters
     ----------
     num_patches : int
         Patches pasted into each clip (>= 0), by default 3.
     scales : tuple[float, ...]
-        Patch scales (square root of the area) in pixels at `reference_size`;
-        one is drawn uniformly per patch. By default :data:`PATCH_SCALES_AT_112`.
-    aspect_range : tuple[float, float]
-        Range of the aspect ratio width / height, drawn log-uniformly, by
-        default ``(0.5, 2.0)``.
+        Patch scales (square root of the area) in pixels at `reference_size`,
+        by default :data:`PATCH_SCALES_AT_112`.
+    aspect_ratios : tuple[float, ...]
+        Aspect ratios width / height, by default :data:`PATCH_ASPECT_RATIOS`;
+        every (scale, ratio) pair is an equally likely anchor.
+    scale_jitter : float
+        Each side of the first box is multiplied by ``exp(U(-j, j))``, by
+        default 0.18.
     max_speed : float
-        Largest displacement of a box centre in one frame (Euclidean norm, in
-        pixels at `reference_size`), by default 3.0.
+        Largest shift of a box centre per frame on each axis, in pixels at
+        `reference_size`, by default 3.0.
     max_log_size_change : float
-        Largest ``|log(w_t / w_{t-1})|`` (and the same for heights) between two
-        consecutive frames, by default 0.025.
-    key_frames : tuple[int, int]
-        Inclusive range of the number of key frames (first and last frame
-        included) that split a trajectory into segments of constant velocity
-        and size change, by default ``(2, 4)``. Short clips use fewer.
-    shapes : tuple[str, ...]
-        Mask shapes to draw from, a subset of :data:`MASK_SHAPES`.
-    mask_edge : float
-        Width in pixels of the soft rim of ellipse and rhombus masks (see
-        :func:`patch_mask`), by default 1.0; 0 gives hard binary masks.
+        Largest ``|log|`` of the factor by which a side changes per frame, by
+        default 0.025.
+    key_frame_probs : tuple[float, ...]
+        Probabilities of 0, 1, 2, ... inner key frames, by default
+        ``(0.5, 0.3, 0.2)``.
+    interpolation_probs : tuple[float, float, float]
+        Probabilities of the :data:`INTERPOLATIONS` for each segment between
+        two key frames, by default ``(0.7, 0.15, 0.15)``.
+    paste_prob : float
+        Probability that a patch is pasted on a frame other than the first and
+        its source frame, by default 0.8.
+    opacity_range : tuple[float, float]
+        Range of the patch opacity drawn at each key frame, by default
+        ``(0.8, 1.0)``.
+    shape_probs : tuple[float, float, float]
+        Probabilities of the :data:`MASK_SHAPES`, by default
+        ``(0.5, 0.35, 0.15)``.
+    soft_edge_prob : float
+        Probability that a mask gets a soft edge, by default 0.5.
+    soft_edge_start : tuple[float, float]
+        Range of the normalised distance from the centre where a soft edge
+        starts to fade (it reaches 0 at 0.5, the rim), by default
+        ``(0.30, 0.45)``.
     reference_size : float
         Frame size at which the pixel quantities are given, by default 112.
 
@@ -99,12 +158,17 @@ class CtPAugmentSettings:
 
     num_patches: int = 3
     scales: tuple[float, ...] = PATCH_SCALES_AT_112
-    aspect_range: tuple[float, float] = (0.5, 2.0)
+    aspect_ratios: tuple[float, ...] = PATCH_ASPECT_RATIOS
+    scale_jitter: float = 0.18
     max_speed: float = 3.0
     max_log_size_change: float = 0.025
-    key_frames: tuple[int, int] = (2, 4)
-    shapes: tuple[str, ...] = MASK_SHAPES
-    mask_edge: float = 1.0
+    key_frame_probs: tuple[float, ...] = (0.5, 0.3, 0.2)
+    interpolation_probs: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    paste_prob: float = 0.8
+    opacity_range: tuple[float, float] = (0.8, 1.0)
+    shape_probs: tuple[float, float, float] = (0.5, 0.35, 0.15)
+    soft_edge_prob: float = 0.5
+    soft_edge_start: tuple[float, float] = (0.30, 0.45)
     reference_size: float = 112
 
     def __post_init__(self) -> None:
@@ -114,42 +178,26 @@ class CtPAugmentSettings:
             raise ValueError(f"num_patches must be an int, got {self.num_patches!r}")
         if self.num_patches < 0:
             raise ValueError(f"num_patches must be >= 0, got {self.num_patches}")
-        if len(self.scales) == 0 or any(not s > 0 for s in self.scales):
-            raise ValueError(f"scales must be positive numbers, got {self.scales!r}")
-        if len(self.aspect_range) != 2 or not 0 < self.aspect_range[0]:
+        for name in ("scales", "aspect_ratios"):
+            values = getattr(self, name)
+            if len(values) == 0 or any(not v > 0 for v in values):
+                raise ValueError(f"{name} must be positive numbers, got {values!r}")
+        for name in ("scale_jitter", "max_speed", "max_log_size_change"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        _check_probabilities("key_frame_probs", self.key_frame_probs, None)
+        _check_probabilities("interpolation_probs", self.interpolation_probs, 3)
+        _check_probabilities("shape_probs", self.shape_probs, 3)
+        for name in ("paste_prob", "soft_edge_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        _check_range("opacity_range", self.opacity_range, 0.0, 1.0)
+        _check_range("soft_edge_start", self.soft_edge_start, 0.0, 0.5)
+        if self.soft_edge_start[1] >= 0.5:
             raise ValueError(
-                f"aspect_range must be (low, high) with 0 < low <= high, got "
-                f"{self.aspect_range!r}"
+                f"soft_edge_start must stay below 0.5 (the rim), got "
+                f"{self.soft_edge_start!r}"
             )
-        if not self.aspect_range[0] <= self.aspect_range[1]:
-            raise ValueError(
-                f"aspect_range must be (low, high) with 0 < low <= high, got "
-                f"{self.aspect_range!r}"
-            )
-        if not self.max_speed >= 0:
-            raise ValueError(f"max_speed must be >= 0, got {self.max_speed}")
-        if not self.max_log_size_change >= 0:
-            raise ValueError(
-                f"max_log_size_change must be >= 0, got {self.max_log_size_change}"
-            )
-        if len(self.key_frames) != 2 or not 2 <= self.key_frames[0]:
-            raise ValueError(
-                f"key_frames must be (low, high) with 2 <= low <= high, got "
-                f"{self.key_frames!r}"
-            )
-        if not self.key_frames[0] <= self.key_frames[1]:
-            raise ValueError(
-                f"key_frames must be (low, high) with 2 <= low <= high, got "
-                f"{self.key_frames!r}"
-            )
-        unknown = [s for s in self.shapes if s not in MASK_SHAPES]
-        if len(self.shapes) == 0 or unknown:
-            raise ValueError(
-                f"shapes must be a non-empty subset of {MASK_SHAPES}, got "
-                f"{self.shapes!r}"
-            )
-        if not self.mask_edge >= 0:
-            raise ValueError(f"mask_edge must be >= 0, got {self.mask_edge}")
         if not self.reference_size > 0:
             raise ValueError(f"reference_size must be > 0, got {self.reference_size}")
 
@@ -166,38 +214,140 @@ def _check_frame_size(frame_size: tuple[int, int]) -> tuple[int, int]:
     return height, width
 
 
-def _segment_of_step(
-    num_frames: int, rng: np.random.Generator, settings: CtPAugmentSettings
-) -> tuple[np.ndarray, int]:
-    """Draw the key frames; return the segment index of each step and the count.
+def sample_key_frames(
+    num_frames: int, probs: Sequence[float], rng: np.random.Generator
+) -> np.ndarray:
+    """Draw the key frames of a clip: the first, the last and a few inner ones.
 
-    Step ``t`` (``t = 1 .. num_frames - 1``) moves from frame ``t - 1`` to frame
-    ``t``; a new segment starts at each interior key frame ``k`` (with the step
-    from ``k`` to ``k + 1``).
+    The number of inner key frames ``k`` is drawn with probabilities `probs`
+    (``probs[k]``); they are placed at ``floor(i * T / (k + 1))``,
+    ``i = 1 .. k``, each moved by a jitter drawn uniformly from
+    ``{-j, ..., j - 1}`` with ``j = floor(T / (3 (k + 1)))``. Duplicates are
+    merged, so fewer may come out.
+
+    Parameters
+    ----------
+    num_frames : int
+        Clip length T (>= 1).
+    probs : Sequence[float]
+        Probabilities of 0, 1, 2, ... inner key frames (summing to 1).
+    rng : np.random.Generator
+        The only source of randomness.
+
+    Returns
+    -------
+    np.ndarray
+        Sorted unique int64 frame indices, starting at 0 and ending at
+        ``T - 1`` (just ``[0]`` for a single frame).
+
+    Raises
+    ------
+    ValueError
+        If `num_frames` < 1.
     """
-    low, high = settings.key_frames
-    num_keys = int(rng.integers(low, high + 1))
-    num_interior = min(num_keys - 2, max(num_frames - 2, 0))
-    interior = np.sort(
-        rng.choice(np.arange(1, num_frames - 1), num_interior, replace=False)
-    )
-    steps = np.arange(1, num_frames)
-    return np.searchsorted(interior, steps - 1, side="right"), num_interior + 1
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    num_inner = int(rng.choice(len(probs), p=np.asarray(probs, dtype=np.float64)))
+    if num_frames == 1:
+        return np.zeros(1, dtype=np.int64)
+    if num_inner == 0:
+        return np.array([0, num_frames - 1], dtype=np.int64)
+    spacing = num_frames / (num_inner + 1)
+    ticks = np.array([int(spacing * i) for i in range(1, num_inner + 1)], np.int64)
+    jitter = int(spacing / 3)
+    if jitter > 0:
+        ticks = ticks + rng.integers(-jitter, jitter, size=num_inner)
+    ticks = np.concatenate([ticks, [0, num_frames - 1]])
+    return np.unique(np.clip(ticks, 0, num_frames - 1))
 
 
-def _reflect(value: float, rate: float, low: float, high: float) -> tuple[float, float]:
-    """Move ``value`` by ``rate`` inside ``[low, high]``, reflecting at the ends.
+def interpolate_key_frames(
+    values: np.ndarray, key_frames: np.ndarray, kinds: Sequence[str]
+) -> np.ndarray:
+    """Fill in the values between key frames.
 
-    ``value`` must lie in ``[low, high]``. Returns the new value and the new rate
-    (its sign flipped when a reflection happened). The move is never longer
-    than ``|rate|``.
+    Between key frames ``a < b`` with values ``va`` and ``vb`` (``d = b - a``,
+    ``k = 0 .. d``) the value at ``a + k`` is
+
+    * ``uniform``: ``va + (vb - va) k / d`` (constant speed);
+    * ``accelerate``: ``va + (vb - va) (k / d)**2`` (starting at rest);
+    * ``decelerate``: ``vb - (vb - va) (1 - k / d)**2`` (coming to rest).
+
+    Parameters
+    ----------
+    values : np.ndarray
+        ``(K, ...)`` values at the key frames.
+    key_frames : np.ndarray
+        ``(K,)`` strictly increasing frame indices starting at 0.
+    kinds : Sequence[str]
+        ``K - 1`` entries of :data:`INTERPOLATIONS`, one per segment.
+
+    Returns
+    -------
+    np.ndarray
+        ``(key_frames[-1] + 1, ...)`` values on every frame, float64.
+
+    Raises
+    ------
+    ValueError
+        If the lengths do not match, the key frames do not start at 0 or do
+        not increase, or a kind is unknown.
     """
-    new = value + rate
-    if new > high:
-        new, rate = 2.0 * high - new, -rate
-    elif new < low:
-        new, rate = 2.0 * low - new, -rate
-    return min(max(new, low), high), rate
+    values = np.asarray(values, dtype=np.float64)
+    key_frames = np.asarray(key_frames)
+    if len(values) != len(key_frames) or len(kinds) != len(key_frames) - 1:
+        raise ValueError(
+            f"need one value per key frame and one kind per segment, got "
+            f"{len(values)} values, {len(key_frames)} key frames, {len(kinds)} kinds"
+        )
+    if key_frames[0] != 0 or (np.diff(key_frames) <= 0).any():
+        raise ValueError(
+            f"key frames must start at 0 and increase, got {key_frames.tolist()}"
+        )
+    out = np.empty((int(key_frames[-1]) + 1,) + values.shape[1:], dtype=np.float64)
+    out[0] = values[0]
+    for i, kind in enumerate(kinds):
+        start, end = int(key_frames[i]), int(key_frames[i + 1])
+        shape = (-1,) + (1,) * (values.ndim - 1)
+        frac = (np.arange(1, end - start + 1) / (end - start)).reshape(shape)
+        if kind == "uniform":
+            progress = frac
+        elif kind == "accelerate":
+            progress = frac**2
+        elif kind == "decelerate":
+            progress = 1.0 - (1.0 - frac) ** 2
+        else:
+            raise ValueError(
+                f"unknown interpolation {kind!r}; use one of {INTERPOLATIONS}"
+            )
+        out[start + 1 : end + 1] = values[i] + (values[i + 1] - values[i]) * progress
+    return out
+
+
+def _key_frame_path(
+    start: np.ndarray,
+    step: Callable[[np.ndarray, int], np.ndarray],
+    num_frames: int,
+    rng: np.random.Generator,
+    key_frame_probs: Sequence[float],
+    interpolation_probs: Sequence[float],
+) -> np.ndarray:
+    """Values of one quantity on every frame.
+
+    ``step(value, frames)`` gives the value at the next key frame from the one
+    at the previous key frame ``frames`` earlier.
+    """
+    keys = sample_key_frames(num_frames, key_frame_probs, rng)
+    values = [start]
+    for gap in np.diff(keys):
+        values.append(step(values[-1], int(gap)))
+    if len(keys) == 1:
+        return np.asarray(values, dtype=np.float64)
+    kinds = [
+        INTERPOLATIONS[int(rng.choice(3, p=interpolation_probs))]
+        for _ in range(len(keys) - 1)
+    ]
+    return interpolate_key_frames(np.stack(values), keys, kinds)
 
 
 def sample_trajectory(
@@ -206,17 +356,15 @@ def sample_trajectory(
     rng: np.random.Generator,
     settings: CtPAugmentSettings = _DEFAULT_SETTINGS,
 ) -> np.ndarray:
-    """Draw the smooth random trajectory of one patch box.
+    """Draw the random trajectory of one patch box.
 
-    The initial box has a scale drawn from ``settings.scales`` and an aspect
-    ratio drawn log-uniformly from ``settings.aspect_range`` (both sides clamped
-    to ``[1, frame side]``) and a uniform position inside the frame. The
-    trajectory is piecewise as described in the module docstring: on each step
-    the centre first moves by the segment's velocity, reflected at the borders
-    of the region where the current box fits, then the log width and log height
-    change by the segment's rates, limited so that the box stays inside the
-    frame and at least 1 px wide and high (a rate that hits a limit is
-    reversed).
+    The first box is an anchor (scale times aspect ratio, jittered, each side
+    in ``[1, side - 1]``) at a uniform position. The centre is then set at its
+    own key frames, each one a uniform shift of at most ``max_speed`` (scaled)
+    px per elapsed frame on each axis from the previous one, clipped to where
+    the first box fits, and interpolated in between; the sides likewise, each
+    scaled by ``exp(U(-r, r) * elapsed frames)`` with
+    ``r = max_log_size_change``. The boxes are finally clipped to the frame.
 
     Parameters
     ----------
@@ -227,7 +375,7 @@ def sample_trajectory(
     rng : np.random.Generator
         The only source of randomness.
     settings : CtPAugmentSettings, optional
-        Scales, speed and size-change bounds; pixel quantities are multiplied
+        Anchors, speed and size-change bounds; pixel quantities are multiplied
         by ``min(height, width) / settings.reference_size``.
 
     Returns
@@ -235,10 +383,8 @@ def sample_trajectory(
     np.ndarray
         float32 ``(T, 4)`` boxes ``(x1, y1, x2, y2)`` with
         ``0 <= x1 < x2 <= width`` and ``0 <= y1 < y2 <= height``. Between two
-        consecutive frames the centre moves by at most
-        ``max_speed * min(height, width) / reference_size`` (Euclidean norm) and
-        ``|log(w_t / w_{t-1})|``, ``|log(h_t / h_{t-1})|`` are at most
-        ``max_log_size_change`` (up to float32 rounding).
+        consecutive frames the centre of the unclipped box moves by at most
+        the scaled ``max_speed`` on each axis.
 
     Raises
     ------
@@ -252,60 +398,52 @@ def sample_trajectory(
     pixel = min(height, width) / settings.reference_size
 
     scale = float(rng.choice(np.asarray(settings.scales, dtype=np.float64))) * pixel
-    log_aspect = rng.uniform(*np.log(np.asarray(settings.aspect_range, np.float64)))
-    root = math.exp(0.5 * log_aspect)
-    size = np.clip([scale * root, scale / root], np.minimum(_MIN_SIDE, limits), limits)
-    centre = rng.uniform(size / 2.0, limits - size / 2.0)
+    ratio = float(rng.choice(np.asarray(settings.aspect_ratios, dtype=np.float64)))
+    size = np.array([scale * math.sqrt(ratio), scale / math.sqrt(ratio)])
+    jitter = settings.scale_jitter
+    size = size * np.exp(rng.uniform(-jitter, jitter, 2))
+    size = np.clip(size, 1.0, np.maximum(limits - 1.0, 1.0))
+    corner = rng.uniform(0.0, np.maximum(limits - size, 0.0))
+    centre = corner + size / 2.0
 
-    segment_of_step, num_segments = _segment_of_step(num_frames, rng, settings)
-    max_speed = settings.max_speed * pixel
-    max_rate = settings.max_log_size_change
-    speed = rng.uniform(0.0, max_speed, num_segments)
-    angle = rng.uniform(0.0, 2.0 * math.pi, num_segments)
-    velocities = np.stack([speed * np.cos(angle), speed * np.sin(angle)], axis=1)
-    size_rates = rng.uniform(-max_rate, max_rate, (num_segments, 2))
-
-    centres = np.empty((num_frames, 2), dtype=np.float64)
-    sizes = np.empty((num_frames, 2), dtype=np.float64)
-    centres[0], sizes[0] = centre, size
-    log_size = np.log(size)
-    current = -1
-    for t in range(1, num_frames):
-        segment = int(segment_of_step[t - 1])
-        if segment != current:  # a key frame: the segment's rates start here
-            current = segment
-            velocity = velocities[segment].copy()
-            rate = size_rates[segment].copy()
-        for axis in range(2):
-            half = 0.5 * math.exp(log_size[axis])
-            centre[axis], velocity[axis] = _reflect(
-                centre[axis], velocity[axis], half, limits[axis] - half
-            )
-            # The box may grow only as far as the frame border nearest the centre.
-            room = 2.0 * min(centre[axis], limits[axis] - centre[axis])
-            high = math.log(min(room, limits[axis]))
-            low = min(math.log(_MIN_SIDE), log_size[axis])
-            new = log_size[axis] + rate[axis]
-            if new > high or new < low:
-                rate[axis] = -rate[axis]
-            log_size[axis] = min(max(new, low), high)
-        centres[t], sizes[t] = centre, np.exp(log_size)
-
+    speed = settings.max_speed * pixel
+    low, high = size / 2.0, np.maximum(limits - size / 2.0, size / 2.0)
+    centres = _key_frame_path(
+        centre,
+        lambda c, gap: np.clip(
+            c + rng.uniform(-speed * gap, speed * gap, 2), low, high
+        ),
+        num_frames,
+        rng,
+        settings.key_frame_probs,
+        settings.interpolation_probs,
+    )
+    rate = settings.max_log_size_change
+    sizes = _key_frame_path(
+        size,
+        lambda s, gap: s * np.exp(rng.uniform(-rate * gap, rate * gap, 2)),
+        num_frames,
+        rng,
+        settings.key_frame_probs,
+        settings.interpolation_probs,
+    )
     boxes = np.concatenate([centres - sizes / 2.0, centres + sizes / 2.0], axis=1)
     np.clip(boxes, 0.0, np.concatenate([limits, limits]), out=boxes)
     return boxes.astype(np.float32)
 
 
 def patch_mask(
-    shape_name: str, height: int, width: int, edge: float = 1.0
+    shape_name: str, height: int, width: int, soft_edge_start: float | None = None
 ) -> np.ndarray:
     """Render the alpha mask of a patch shape filling a ``height x width`` box.
 
-    With normalised pixel-centre coordinates ``u, v`` in (-1, 1) across the box,
-    the shape is ``max(|u|, |v|) <= 1`` (rectangle, i.e. the whole box),
-    ``u**2 + v**2 <= 1`` (ellipse) or ``|u| + |v| <= 1`` (rhombus). Ellipse and
-    rhombus get a linear rim about `edge` pixels wide (measured along the
-    shorter side), like an anti-aliased edge.
+    With ``dx = |x - W/2| / W`` and ``dy = |y - H/2| / H`` at the pixel centres
+    (0 at the centre, 0.5 at the box edge), the shape is every pixel with a
+    distance below 0.5: the Chebyshev distance ``max(dx, dy)`` for the
+    rectangle (the whole box), the Euclidean ``sqrt(dx**2 + dy**2)`` for the
+    ellipse and ``dx + dy`` for the rhombus. A soft edge multiplies the mask by
+    ``clip((0.5 - d) / (0.5 - soft_edge_start), 0, 1)``: 1 up to
+    `soft_edge_start`, fading linearly to 0 at the rim.
 
     Parameters
     ----------
@@ -313,19 +451,18 @@ def patch_mask(
         One of :data:`MASK_SHAPES`.
     height, width : int
         Mask size in pixels (>= 1).
-    edge : float, optional
-        Width of the soft rim in pixels, by default 1.0; 0 gives a binary mask.
+    soft_edge_start : float or None, optional
+        Where the soft edge starts, in [0, 0.5); None for a hard edge.
 
     Returns
     -------
     np.ndarray
-        float32 ``(height, width)`` with values in [0, 1]: 1 inside the shape
-        (the rectangle is all ones), 0 outside it.
+        float32 ``(height, width)`` with values in [0, 1].
 
     Raises
     ------
     ValueError
-        For an unknown shape, a size < 1 or a negative `edge`.
+        For an unknown shape, a size < 1 or a soft edge start outside [0, 0.5).
     """
     if shape_name not in MASK_SHAPES:
         raise ValueError(
@@ -333,19 +470,21 @@ def patch_mask(
         )
     if height < 1 or width < 1:
         raise ValueError(f"mask size must be >= 1, got {height}x{width}")
-    if edge < 0:
-        raise ValueError(f"mask edge must be >= 0, got {edge}")
+    if soft_edge_start is not None and not 0 <= soft_edge_start < 0.5:
+        raise ValueError(f"soft_edge_start must be in [0, 0.5), got {soft_edge_start}")
+    dy = (
+        np.abs(np.arange(height, dtype=np.float64)[:, None] + 0.5 - height / 2) / height
+    )
+    dx = np.abs(np.arange(width, dtype=np.float64)[None, :] + 0.5 - width / 2) / width
     if shape_name == "rectangle":
-        return np.ones((height, width), dtype=np.float32)
-    v = (np.arange(height, dtype=np.float64)[:, None] + 0.5) * (2.0 / height) - 1.0
-    u = (np.arange(width, dtype=np.float64)[None, :] + 0.5) * (2.0 / width) - 1.0
-    radius = np.sqrt(u**2 + v**2) if shape_name == "ellipse" else np.abs(u) + np.abs(v)
-    if edge == 0:
-        return (radius <= 1.0).astype(np.float32)
-    # (1 - radius) * half-side is roughly the distance to the rim in pixels.
-    half = 0.5 * min(height, width)
-    alpha = np.clip((1.0 - radius) * half / edge + 0.5, 0.0, 1.0)
-    return alpha.astype(np.float32)
+        distance = np.maximum(dx, dy)
+        mask = np.ones((height, width))
+    else:
+        distance = np.sqrt(dx**2 + dy**2) if shape_name == "ellipse" else dx + dy
+        mask = (distance < 0.5).astype(np.float64)
+    if soft_edge_start is not None:
+        mask = mask * np.clip((0.5 - distance) / (0.5 - soft_edge_start), 0.0, 1.0)
+    return mask.astype(np.float32)
 
 
 def _resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -386,6 +525,45 @@ def _round_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     return rounded
 
 
+@dataclass(frozen=True)
+class _Patch:
+    """Everything drawn for one patch before it is pasted."""
+
+    boxes: np.ndarray  # (T, 4) int64
+    pixels: np.ndarray  # (h, w, 3), cut from the source frame
+    shape: str
+    soft_edge_start: float | None
+    opacity: np.ndarray  # (T,)
+    pasted: np.ndarray  # (T,) bool
+
+
+def _draw_patch(
+    clip: np.ndarray, rng: np.random.Generator, settings: CtPAugmentSettings
+) -> _Patch:
+    num_frames, height, width, _ = clip.shape
+    boxes = _round_boxes(
+        sample_trajectory(num_frames, (height, width), rng, settings), height, width
+    ).astype(np.int64)
+    source = int(rng.integers(num_frames))
+    x1, y1, x2, y2 = boxes[source]
+    pixels = clip[source, y1:y2, x1:x2]
+    shape = MASK_SHAPES[int(rng.choice(3, p=settings.shape_probs))]
+    soft = None
+    if rng.random() < settings.soft_edge_prob:
+        soft = float(rng.uniform(*settings.soft_edge_start))
+    opacity = _key_frame_path(
+        np.array(rng.uniform(*settings.opacity_range)),
+        lambda _, gap: np.array(rng.uniform(*settings.opacity_range)),
+        num_frames,
+        rng,
+        settings.key_frame_probs,
+        _CONSTANT_SPEED,  # the opacity changes at constant speed
+    )
+    draws = rng.uniform(0.0, 1.0, num_frames)
+    draws[[0, source]] = 0.0
+    return _Patch(boxes, pixels, shape, soft, opacity, draws <= settings.paste_prob)
+
+
 def paste_moving_patches(
     clip: np.ndarray,
     rng: np.random.Generator,
@@ -393,17 +571,14 @@ def paste_moving_patches(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paste CtP moving patches into a clip and return their boxes.
 
-    For each patch (in order; a later patch covers an earlier one):
-
-    1. a trajectory is drawn with :func:`sample_trajectory` and rounded to
-       integer boxes (each edge to the nearest integer, at least 1 px wide);
-    2. a mask shape is drawn from ``settings.shapes``;
-    3. the patch is cut once from a random frame of the clip at a random
-       position, with the size of its frame-0 box;
-    4. on every frame ``t`` the patch is resized bilinearly to the box size at
-       ``t`` (see ``torch.nn.functional.interpolate(mode="bilinear",
-       align_corners=False)``) and alpha-blended into ``frame[y1:y2, x1:x2]``
-       with :func:`patch_mask` rendered at that size.
+    Each patch gets a trajectory (:func:`sample_trajectory`, rounded to
+    integer boxes at least 1 px wide), a source frame whose box content is the
+    patch, a mask shape with or without a soft edge, an opacity per frame and
+    the frames it is pasted on (see the module docstring). Patches are pasted
+    largest first (by the product of their mean width and mean height); on
+    each frame the patch is resized bilinearly to the frame's box (as
+    ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``)
+    and blended into ``frame[y1:y2, x1:x2]`` with its mask times its opacity.
 
     Pixels outside the returned boxes are never modified.
 
@@ -414,16 +589,16 @@ def paste_moving_patches(
     rng : np.random.Generator
         The only source of randomness; the result is a function of its state.
     settings : CtPAugmentSettings, optional
-        Augmentation settings, by default the paper's.
+        Augmentation settings, by default the official ones.
 
     Returns
     -------
     augmented : np.ndarray
         New array, same shape and dtype as `clip`.
     boxes : np.ndarray
-        float32 ``(P, T, 4)`` integer-valued boxes ``(x1, y1, x2, y2)``, exactly
-        the pixel rectangles ``[y1:y2, x1:x2]`` the patches were rendered into
-        (``P = settings.num_patches``).
+        float32 ``(P, T, 4)`` integer-valued boxes ``(x1, y1, x2, y2)`` of every
+        patch on every frame, pasted there or not: the regression targets
+        (``P = settings.num_patches``, in the order drawn).
 
     Raises
     ------
@@ -439,24 +614,22 @@ def paste_moving_patches(
         raise ValueError(
             f"paste_moving_patches expects float frames in [0, 1], got {clip.dtype}"
         )
-    num_frames, height, width, _ = clip.shape
+    patches = [_draw_patch(clip, rng, settings) for _ in range(settings.num_patches)]
     out = clip.copy()
-    all_boxes = np.empty((settings.num_patches, num_frames, 4), dtype=np.float32)
-    for p in range(settings.num_patches):
-        boxes = _round_boxes(
-            sample_trajectory(num_frames, (height, width), rng, settings), height, width
-        ).astype(np.int64)
-        shape_name = settings.shapes[int(rng.integers(len(settings.shapes)))]
-        patch_w, patch_h = boxes[0, 2] - boxes[0, 0], boxes[0, 3] - boxes[0, 1]
-        source = int(rng.integers(num_frames))
-        top = int(rng.integers(height - patch_h + 1))
-        left = int(rng.integers(width - patch_w + 1))
-        patch = clip[source, top : top + patch_h, left : left + patch_w]
-        for t, (x1, y1, x2, y2) in enumerate(boxes):
+    mean_areas = [
+        float(np.prod((p.boxes[:, 2:] - p.boxes[:, :2]).mean(axis=0))) for p in patches
+    ]
+    for index in np.argsort(mean_areas, kind="stable")[::-1]:
+        patch = patches[index]
+        for t in np.flatnonzero(patch.pasted):
+            x1, y1, x2, y2 = patch.boxes[t]
             h, w = int(y2 - y1), int(x2 - x1)
-            resized = _resize_bilinear(patch, h, w)
-            alpha = patch_mask(shape_name, h, w, settings.mask_edge)[..., None]
+            resized = _resize_bilinear(patch.pixels, h, w)
+            alpha = patch_mask(patch.shape, h, w, patch.soft_edge_start)
+            alpha = (alpha * patch.opacity[t])[..., None].astype(out.dtype)
             region = out[t, y1:y2, x1:x2]
-            region += alpha.astype(out.dtype) * (resized - region)
-        all_boxes[p] = boxes
-    return out, all_boxes
+            region += alpha * (resized - region)
+    boxes = (
+        np.stack([p.boxes for p in patches]) if patches else np.empty((0, len(clip), 4))
+    )
+    return out, boxes.astype(np.float32)

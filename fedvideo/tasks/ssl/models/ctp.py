@@ -30,6 +30,14 @@ class CtPHead(nn.Module):
         Width of the temporal convolution and of the first linear layer.
     roi_size : int
         RoIAlign output size (5×5).
+
+    Notes
+    -----
+    Initialised as the official head (``CtPHead.init_weights`` of
+    microsoft/CtP): the temporal convolution with Kaiming-normal weights
+    (fan-out, ReLU gain), both linear layers with N(0, 0.001²) weights, all
+    biases zero. The first predictions are therefore all close to zero: the
+    "no motion" guess.
     """
 
     def __init__(
@@ -46,6 +54,17 @@ class CtPHead(nn.Module):
         self.fc1 = nn.Linear(hidden * roi_size * roi_size, hidden)
         self.fc2 = nn.Linear(hidden, num_frames * 4)
         self.relu = nn.ReLU(inplace=True)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise the layers as the official CtP head does."""
+        nn.init.kaiming_normal_(
+            self.temporal.weight, mode="fan_out", nonlinearity="relu"
+        )
+        nn.init.zeros_(self.temporal.bias)
+        for layer in (self.fc1, self.fc2):
+            nn.init.normal_(layer.weight, mean=0.0, std=0.001)
+            nn.init.zeros_(layer.bias)
 
     def forward(
         self, features: torch.Tensor, rois: torch.Tensor, input_width: int

@@ -1,0 +1,1 @@
+"""Benchmarks of the ssl task (ssl-step|ctp-probe)."""

@@ -1,0 +1,304 @@
+"""Does Catch-the-Patch learn at this scale? Centralised pretraining, then retrieval.
+
+``python -m fedvideo.bench ctp-probe`` pretrains R3D-18 with the CtP head on
+the synthetic action videos, on one machine without federation, and prints
+one JSON line:
+
+* ``loss_start`` / ``loss_end``: the pretext loss of the fresh and the trained
+  model (eval mode) on a fixed set of probe clips cut from the held-out videos;
+* ``loss_no_motion``: the loss of predicting no motion on the same clips, the
+  trivial baseline (a fresh head predicts almost exactly that);
+* ``r1_random`` / ``r1_trained`` (and R@5): retrieval of the held-out videos
+  among the training videos with the random and the trained backbone;
+* ``minutes``, the settings and whether the two targets hold:
+  ``loss_end <= 0.8 * loss_no_motion`` and ``r1_trained >= r1_random + 10``.
+
+Progress goes to the log (stderr) every ``--log-every`` steps. With
+``--out-dir`` the JSON line, the per-chunk training losses and a plot of the
+training loss against the no-motion loss are written there too. Training stops
+early, and says so, when ``--max-minutes`` is reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator, Sequence
+from logging import INFO
+from pathlib import Path
+
+import torch
+from flwr.common.logger import log
+from torch.utils.data import DataLoader
+
+from fedvideo.config import default_run_config, parse_section
+from fedvideo.fl.schedules import cosine_lr, warmup_factor
+from fedvideo.fl.training import epoch_batches, shuffled_loader, train_steps
+from fedvideo.reports.tables import line_plot
+from fedvideo.tasks.ssl.config import SSLConfig, SyntheticActionConfig
+from fedvideo.tasks.ssl.data.action_video import ActionVideo
+from fedvideo.tasks.ssl.data.clips import CtPTrainClips
+from fedvideo.tasks.ssl.data.ctp_augment import CtPAugmentSettings
+from fedvideo.tasks.ssl.data.synthetic import synthetic_action_splits
+from fedvideo.tasks.ssl.downstream import retrieval
+from fedvideo.tasks.ssl.losses import ctp_batch_loss
+from fedvideo.tasks.ssl.models.ctp import CtPModel
+from fedvideo.utils import atomic_write, select_device, set_seed
+
+__all__ = ["add_arguments", "probe_loss", "run"]
+
+#: Targets of the probe: the loss below this share of the no-motion loss ...
+LOSS_TARGET_RATIO = 0.8
+#: ... and retrieval R@1 this many points above the random backbone's.
+R1_TARGET_GAIN = 10.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the probe (data defaults: the run config's synthetic videos)."""
+    config = default_run_config()
+    ssl = parse_section(config, SSLConfig, "ssl")
+    synthetic = parse_section(config, SyntheticActionConfig, "synthetic-action")
+    data = parser.add_argument_group("synthetic action videos")
+    data.add_argument("--classes", type=int, default=synthetic.classes)
+    data.add_argument("--train-per-class", type=int, default=synthetic.train_per_class)
+    data.add_argument("--test-per-class", type=int, default=synthetic.test_per_class)
+    data.add_argument("--video-frames", type=int, default=synthetic.frames)
+    data.add_argument("--video-size", type=int, default=synthetic.size)
+    train = parser.add_argument_group("pretraining")
+    train.add_argument("--crop-size", type=int, default=ssl.crop_size)
+    train.add_argument("--num-frames", type=int, default=ssl.num_frames)
+    train.add_argument("--num-patches", type=int, default=ssl.num_patches)
+    train.add_argument(
+        "--max-speed",
+        type=float,
+        default=CtPAugmentSettings().max_speed,
+        help="patch speed, px per frame and axis at 112 px (scaled with the crop)",
+    )
+    train.add_argument("--batch-size", type=int, default=ssl.batch_size)
+    train.add_argument("--steps", type=int, default=600)
+    train.add_argument("--lr", type=float, default=ssl.lr)
+    train.add_argument("--schedule", choices=("constant", "cosine"), default="constant")
+    train.add_argument("--warmup-steps", type=int, default=0)
+    train.add_argument("--momentum", type=float, default=ssl.momentum)
+    train.add_argument("--weight-decay", type=float, default=ssl.weight_decay)
+    train.add_argument("--grad-clip", type=float, default=ssl.grad_clip)
+    train.add_argument(
+        "--bn-momentum",
+        type=float,
+        default=0.1,
+        help="BatchNorm running-statistics momentum (PyTorch default 0.1)",
+    )
+    parser.add_argument("--probe-clips", type=int, default=32)
+    parser.add_argument("--eval-clips", type=int, default=ssl.eval_clips)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-minutes", type=float, default=28.0)
+    parser.add_argument("--log-every", type=int, default=25)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=0, help="0 = torch default")
+    parser.add_argument("--out-dir", type=Path, help="write probe.json and a plot")
+
+
+@torch.no_grad()
+def probe_loss(
+    model: CtPModel, clips: Sequence[dict[str, torch.Tensor]], device: torch.device
+) -> tuple[float, float]:
+    """Mean pretext loss of ``model`` (eval mode) and of no motion on ``clips``.
+
+    Parameters
+    ----------
+    model : CtPModel
+        The model to score; left in eval mode.
+    clips : Sequence[dict[str, Tensor]]
+        Items of :class:`~fedvideo.tasks.ssl.data.clips.CtPTrainClips`.
+    device : torch.device
+        Where to run.
+
+    Returns
+    -------
+    tuple[float, float]
+        ``(loss, no_motion_loss)``, each averaged over the clips.
+    """
+    model.eval()
+    loss_sum, no_motion_sum = 0.0, 0.0
+    for batch in DataLoader(list(clips), batch_size=8):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        loss, parts = ctp_batch_loss(model, batch)
+        loss_sum += float(loss) * len(batch["clip"])
+        no_motion_sum += parts["no_motion"] * len(batch["clip"])
+    return loss_sum / len(clips), no_motion_sum / len(clips)
+
+
+def _probe_clips(
+    videos: Sequence[ActionVideo], args: argparse.Namespace, augment: CtPAugmentSettings
+) -> list[dict[str, torch.Tensor]]:
+    """``args.probe_clips`` fixed clips with patches, cycling over ``videos``."""
+    clips = CtPTrainClips(
+        videos, args.num_frames, args.crop_size, args.seed + 1_000_003, augment
+    )
+    items = []
+    for index in range(args.probe_clips):
+        clips.set_epoch(index // len(videos))
+        items.append(clips[index % len(videos)])
+    return items
+
+
+def _learning_rate(args: argparse.Namespace, step: int) -> float:
+    lr = args.lr
+    if args.schedule == "cosine":
+        lr = cosine_lr(step / max(args.steps - 1, 1), args.lr)
+    return lr * warmup_factor(step, args.warmup_steps)
+
+
+def _check(args: argparse.Namespace) -> None:
+    for name in ("classes", "train_per_class", "test_per_class", "steps", "batch_size"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"ctp-probe: --{name.replace('_', '-')} must be >= 1")
+    if args.num_frames < 16:
+        raise SystemExit("ctp-probe: --num-frames must be >= 16 (R3D-18 + CtP head)")
+    if args.video_frames < args.num_frames:
+        raise SystemExit("ctp-probe: --video-frames must be >= --num-frames")
+    if args.crop_size < 32 or args.video_size < round(args.crop_size * 8 / 7):
+        raise SystemExit(
+            "ctp-probe: --crop-size must be >= 32 and --video-size >= 8/7 of it"
+        )
+
+
+def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, total, size):
+        yield start, min(size, total - start)
+
+
+def run(args: argparse.Namespace) -> Iterator[dict]:
+    """Pretrain, score and yield the one result line."""
+    _check(args)
+    started = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+    train_videos, test_videos = synthetic_action_splits(
+        seed=args.seed,
+        num_classes=args.classes,
+        train_per_class=args.train_per_class,
+        test_per_class=args.test_per_class,
+        frames=args.video_frames,
+        size=args.video_size,
+    )
+    augment = CtPAugmentSettings(num_patches=args.num_patches, max_speed=args.max_speed)
+    set_seed(args.seed)
+    model = CtPModel(num_frames=args.num_frames)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm3d):
+            module.momentum = args.bn_momentum
+    model.to(device)
+    random_backbone = {
+        k: v.detach().cpu().clone() for k, v in model.backbone.state_dict().items()
+    }
+
+    def scores(backbone: dict[str, torch.Tensor]) -> dict[str, float]:
+        return retrieval(
+            backbone,
+            train_videos,
+            test_videos,
+            args.num_frames,
+            args.crop_size,
+            args.eval_clips,
+            device,
+        )
+
+    probe = _probe_clips(test_videos, args, augment)
+    loss_start, loss_no_motion = probe_loss(model, probe, device)
+    log(INFO, "ctp-probe: probe loss %.4f, no motion %.4f", loss_start, loss_no_motion)
+    random_scores = scores(random_backbone)
+
+    dataset = CtPTrainClips(
+        train_videos, args.num_frames, args.crop_size, args.seed, augment
+    )
+    batches = epoch_batches(
+        shuffled_loader(dataset, args.batch_size, args.seed, device)
+    )
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+    )
+    curve = []
+    steps_done, stopped_early = 0, False
+    for offset, count in _chunks(args.steps, args.log_every):
+        if (time.perf_counter() - started) / 60 > args.max_minutes:
+            stopped_early = True
+            log(INFO, "ctp-probe: --max-minutes reached after %d steps", steps_done)
+            break
+        result = train_steps(
+            model,
+            batches,
+            count,
+            ctp_batch_loss,
+            optimizer,
+            lambda step, offset=offset: _learning_rate(args, offset + step),
+            device,
+            log_every=count,
+            description=f"ctp-probe steps {offset + 1}-{offset + count}/{args.steps}",
+            grad_clip=args.grad_clip or None,
+        )
+        steps_done += count
+        curve.append(
+            {
+                "step": steps_done,
+                "loss": result.mean_loss,
+                "no_motion": result.mean_parts["no_motion"],
+            }
+        )
+
+    loss_end, _ = probe_loss(model, probe, device)
+    trained = {k: v.detach().cpu() for k, v in model.backbone.state_dict().items()}
+    trained_scores = scores(trained)
+    line = {
+        "benchmark": "ctp-probe",
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "settings": {
+            k: v
+            for k, v in sorted(vars(args).items())
+            if k not in ("benchmark", "command", "out_dir")
+        },
+        "steps_done": steps_done,
+        "stopped_early": stopped_early,
+        "loss_start": round(loss_start, 4),
+        "loss_end": round(loss_end, 4),
+        "loss_no_motion": round(loss_no_motion, 4),
+        "loss_ratio": round(loss_end / loss_no_motion, 4),
+        "train_loss_first": round(curve[0]["loss"], 4) if curve else None,
+        "train_loss_last": round(curve[-1]["loss"], 4) if curve else None,
+        "train_no_motion_last": round(curve[-1]["no_motion"], 4) if curve else None,
+        "r1_random": round(random_scores["R@1"], 2),
+        "r1_trained": round(trained_scores["R@1"], 2),
+        "r5_random": round(random_scores["R@5"], 2),
+        "r5_trained": round(trained_scores["R@5"], 2),
+        "queries": len(test_videos),
+        "minutes": round((time.perf_counter() - started) / 60, 2),
+        "loss_target_met": loss_end <= LOSS_TARGET_RATIO * loss_no_motion,
+        "r1_target_met": trained_scores["R@1"] >= random_scores["R@1"] + R1_TARGET_GAIN,
+    }
+    if args.out_dir is not None:
+        _write_outputs(args.out_dir, line, curve)
+    yield line
+
+
+def _write_outputs(out_dir: Path, line: dict, curve: list[dict]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({**line, "curve": curve}, indent=2) + "\n"
+    atomic_write(out_dir / "probe.json", lambda tmp: Path(tmp).write_text(text))
+    if curve:
+        steps = [c["step"] for c in curve]
+        line_plot(
+            {
+                "training loss": (steps, [c["loss"] for c in curve]),
+                "predicting no motion": (steps, [c["no_motion"] for c in curve]),
+            },
+            out_dir / "probe_loss.png",
+            xlabel="step",
+            ylabel="CtP loss (mean over the chunk)",
+            title="Centralised CtP pretraining",
+        )
