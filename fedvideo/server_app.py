@@ -21,7 +21,7 @@ from fedvideo.strategies.base import FedVideoStrategy
 from fedvideo.strategies.run_health import RunFailed
 from fedvideo.strategy import build_strategy
 from fedvideo.tasks import build_task, federation_config
-from fedvideo.utils import atomic_torch_save, select_device
+from fedvideo.utils import atomic_torch_save, save_weights, select_device
 
 app = ServerApp()
 
@@ -93,7 +93,9 @@ def main(grid: Grid, context: Context) -> None:
         raise
 
     task.load_global_state(model, final_arrays.to_torch_state_dict())
-    atomic_torch_save(task.export_state(model), run_dir / "model.pt")
+    exported = task.export_state(model)
+    atomic_torch_save(exported, run_dir / "model.pt")
+    save_weights(exported, run_dir / "model.safetensors")
     final = task.final_evaluation(model.to(device), device, run_dir)
     if final:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
@@ -101,7 +103,7 @@ def main(grid: Grid, context: Context) -> None:
     _finish(recorder, strategy, "completed", final_evaluation=final)
     log(INFO, "fedvideo: results  %s", recorder.results_path)
     log(INFO, "fedvideo: plots    %s, %s", recorder.plot_path, recorder.loss_plot_path)
-    log(INFO, "fedvideo: model    %s", run_dir / "model.pt")
+    log(INFO, "fedvideo: model    %s (and model.safetensors)", run_dir / "model.pt")
 
 
 def _finish(

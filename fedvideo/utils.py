@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file as load_safetensors
+from safetensors.torch import save_file as save_safetensors
 
 __all__ = [
     "CommandError",
@@ -21,8 +23,10 @@ __all__ = [
     "configure_threads",
     "derive_seed",
     "load_checkpoint",
+    "load_weights",
     "peak_memory_mb",
     "reset_peak_memory",
+    "save_weights",
     "select_device",
     "set_seed",
 ]
@@ -189,6 +193,43 @@ def atomic_savefig(figure: Any, path: Path, dpi: int = 120) -> None:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """Save with ``torch.save`` through :func:`atomic_write`."""
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def save_weights(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Write tensors as safetensors (atomically), the format to share weights in.
+
+    Tensors are copied to contiguous CPU memory first, so views and tensors that
+    share storage (which safetensors refuses) are written as plain copies.
+    """
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+    atomic_write(
+        path, lambda tmp: save_safetensors(tensors, tmp, metadata={"format": "pt"})
+    )
+
+
+def load_weights(path: str | Path) -> Mapping[str, Any]:
+    """Read model weights without executing code from the file.
+
+    ``path`` is a ``.safetensors`` file, a torch file (read with
+    ``weights_only=True``) or a run folder, in which ``model.safetensors`` is
+    preferred to ``model.pt``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file, or both files of a run folder, do not exist.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in ("model.safetensors", "model.pt"):
+            if (path / name).is_file():
+                return load_weights(path / name)
+        raise FileNotFoundError(f"{path} holds neither model.safetensors nor model.pt")
+    if path.suffix == ".safetensors":
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file {path} does not exist")
+        return load_safetensors(str(path), device="cpu")
+    return load_checkpoint(path)
 
 
 def load_checkpoint(path: str | Path) -> Mapping[str, Any]:

@@ -9,6 +9,8 @@ from fedvideo.utils import (
     configure_threads,
     derive_seed,
     load_checkpoint,
+    load_weights,
+    save_weights,
     select_device,
 )
 
@@ -39,6 +41,33 @@ def test_atomic_save_and_safe_load(tmp_path):
     assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # as open()
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_weights_round_trip_through_safetensors(tmp_path):
+    base = torch.arange(12.0).view(3, 4)
+    state = {
+        "w": base,
+        "w_t": base.t(),
+        "row": base[1],
+        "b": torch.ones(2, dtype=torch.int64),
+    }
+    save_weights(state, tmp_path / "model.safetensors")
+    loaded = load_weights(tmp_path / "model.safetensors")
+    assert set(loaded) == set(state)
+    for key, value in state.items():
+        assert torch.equal(loaded[key], value) and loaded[key].dtype == value.dtype
+    # A run folder: model.safetensors is preferred to model.pt.
+    atomic_torch_save({"w": torch.zeros(1)}, tmp_path / "model.pt")
+    assert torch.equal(load_weights(tmp_path)["w"], base)
+    (tmp_path / "model.safetensors").unlink()
+    assert torch.equal(load_weights(tmp_path)["w"], torch.zeros(1))
+    (tmp_path / "model.pt").unlink()
+    with pytest.raises(
+        FileNotFoundError, match="neither model.safetensors nor model.pt"
+    ):
+        load_weights(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        load_weights(tmp_path / "missing.safetensors")
 
 
 def test_select_device_cpu():

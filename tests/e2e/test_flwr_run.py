@@ -15,8 +15,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 from flwr_harness import requires_superlink, run_status, submit
 from flwr_harness import superlink as _superlink
+
+from fedvideo.utils import load_weights
 
 pytestmark = [requires_superlink, pytest.mark.slow]
 
@@ -49,6 +52,11 @@ def _run_two_rounds(
     run_dir = results_files[0].parent
     assert (run_dir / "metrics.png").stat().st_size > 0
     assert (run_dir / "model.pt").stat().st_size > 0
+    # model.safetensors holds the same tensors as model.pt.
+    exported = torch.load(run_dir / "model.pt", weights_only=True)
+    shared = load_weights(run_dir / "model.safetensors")
+    assert set(shared) == set(exported)
+    assert all(torch.equal(shared[k], exported[k]) for k in exported)
     return results, run_dir
 
 

@@ -51,7 +51,7 @@ from fedvideo.tasks.ssl.models.r3d import (
 from fedvideo.utils import (
     CommandError,
     atomic_write,
-    load_checkpoint,
+    load_weights,
     select_device,
     set_seed,
 )
@@ -339,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
         set_seed(args.seed)
         state = R3DBackbone(pretrain_stride=False).state_dict()
     else:
-        state = load_checkpoint(args.backbone)
+        state = load_weights(args.backbone)
     # The synthetic videos come from the run config's seed, as in a run.
     splits = load_action_splits(args.dataset, int(run_config["seed"]), synthetic)
     start = time.perf_counter()

@@ -44,7 +44,7 @@ from fedvideo.tasks.vsr.tiling import tiled_forward
 from fedvideo.utils import (
     CommandError,
     atomic_write,
-    load_checkpoint,
+    load_weights,
     select_device,
 )
 
@@ -110,7 +110,7 @@ def load_model(model_path: Path, spec: ModelSpec) -> nn.Module:
             f"cannot build model {spec.arch!r} (from {spec.source}): {err}"
         ) from None
     try:
-        state = load_checkpoint(model_path)
+        state = load_weights(model_path)
     except Exception as err:  # noqa: BLE001 - any unreadable file is a usage error
         raise CommandError(f"--model: cannot read {model_path}: {err}") from None
     mismatch = model_mismatch(state, model.state_dict())
@@ -199,7 +199,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         type=Path,
         required=True,
-        help="model.pt of a vsr run (its results.json names the architecture)",
+        help="model.pt or model.safetensors of a vsr run (its results.json names "
+        "the architecture)",
     )
     parser.add_argument("--arch", help="VSR preset or 'package.module:Factory'")
     parser.add_argument("--model-kwargs", help="the model's keyword arguments (TOML)")

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from fedvideo.tasks.pose.models.vitpose import Grid, ViTPose, interpolate_pos_embed
+from fedvideo.utils import load_weights
 
 __all__ = ["WeightLoadReport", "load_backbone_weights"]
 
@@ -82,20 +83,6 @@ class WeightLoadReport:
                     f"  {title} ({len(names)}): {', '.join(names[:shown])}{more}"
                 )
         return "\n".join(lines)
-
-
-def _read_checkpoint(path: Path) -> Mapping[str, object]:
-    """Read a checkpoint file without executing code from it."""
-    if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as error:
-            raise ImportError(
-                f"reading {path} needs the 'safetensors' package (pip install "
-                "safetensors), or convert the file to a torch checkpoint"
-            ) from error
-        return load_file(str(path), device="cpu")
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _unwrap_state_dict(checkpoint: object) -> Mapping[str, object]:
@@ -205,7 +192,7 @@ def load_backbone_weights(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {path}")
-    state = _unwrap_state_dict(_read_checkpoint(path))
+    state = _unwrap_state_dict(load_weights(path))
     model_state = model.state_dict()
     report = WeightLoadReport()
     to_load: dict[str, Tensor] = {}
