@@ -49,6 +49,7 @@ class VSRConfig:
     hifr_weight: float = dataclasses.field(metadata=at_least(0.0))
     wavelet: str
     flow_weights: str
+    pretrained: str
     eval_crop_border: int = dataclasses.field(metadata=at_least(0))
     eval_max_clips: int = dataclasses.field(metadata=at_least(0))
     eval_tile: str

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from logging import INFO
 from typing import Any
 
 import torch
 from flwr.app import RecordDict
+from flwr.common.logger import log
 from torch import nn
 
 from fedvideo.config import (
@@ -30,6 +32,7 @@ from fedvideo.tasks.vsr.evaluation import evaluate_clips
 from fedvideo.tasks.vsr.losses import vsr_loss
 from fedvideo.tasks.vsr.models import build_vsr_model, check_vsr_contract
 from fedvideo.tasks.vsr.models.external import is_import_path
+from fedvideo.tasks.vsr.models.pretrained import load_vsr_weights
 from fedvideo.tasks.vsr.multigrid import (
     MultigridStage,
     multigrid,
@@ -141,13 +144,15 @@ class VSRTask(Task):
         An external model (import path) must map a training-sized clip
         ``(1, T, 3, h, w)`` to ``(1, T, 3, s·h, s·w)``. A sliding-window model
         (``sliding_window = True``, e.g. EDVR) fixes its clip length, so
-        multigrid runs the spatial cycle only.
+        multigrid runs the spatial cycle only. ``vsr.pretrained`` is loaded
+        here, so round 0 reports the pretrained model's scores.
 
         Raises
         ------
         ConfigError
-            If the contract does not hold, or multigrid asks a sliding-window
-            model for a temporal cycle.
+            If the contract does not hold, multigrid asks a sliding-window
+            model for a temporal cycle, or the ``vsr.pretrained`` file is
+            missing or does not fit the model.
         """
         model = self.build_model()
         cfg = self.config
@@ -168,7 +173,20 @@ class VSRTask(Task):
                 "sliding-window model whose clip length the architecture fixes; "
                 "set multigrid-schedule.temporal-stages = 1 (spatial cycle only)"
             )
+        if cfg.pretrained:
+            self._load_pretrained(model)
         return model
+
+    def _load_pretrained(self, model: nn.Module) -> None:
+        """Load ``vsr.pretrained`` into the starting model and log every key."""
+        cfg = self.config
+        try:
+            report = load_vsr_weights(model, cfg.pretrained)
+        except (FileNotFoundError, ValueError) as err:
+            raise ConfigError(
+                f"run config 'vsr.pretrained' (model {cfg.model!r}): {err}"
+            ) from None
+        log(INFO, "vsr: weights from %s\n%s", cfg.pretrained, report.summary())
 
     def _check_multigrid_rounds(self) -> None:
         cfg, mg = self.config, self.multigrid

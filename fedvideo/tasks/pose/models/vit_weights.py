@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -19,6 +18,7 @@ from torch import Tensor
 
 from fedvideo.tasks.pose.models.vitpose import Grid, ViTPose, interpolate_pos_embed
 from fedvideo.utils import load_weights
+from fedvideo.weights import WeightLoadReport
 
 __all__ = ["WeightLoadReport", "load_backbone_weights"]
 
@@ -26,63 +26,6 @@ __all__ = ["WeightLoadReport", "load_backbone_weights"]
 _STRIPPED_PREFIXES: tuple[str, ...] = ("module.", "backbone.", "encoder.")
 #: Top-level checkpoint keys that wrap the actual state dict.
 _WRAPPER_KEYS: tuple[str, ...] = ("model", "state_dict", "module")
-
-
-@dataclass
-class WeightLoadReport:
-    """What :func:`load_backbone_weights` did with each key.
-
-    Every model key is in exactly one of ``loaded``, ``missing`` and
-    ``mismatched``.
-
-    Parameters
-    ----------
-    loaded : list of str
-        Model keys that received a tensor.
-    missing : list of str
-        Model keys not in the file (left at their initial value), including the
-        decoder under ``head.``.
-    unexpected : list of str
-        File keys (after prefix stripping) with no model key, e.g. the MAE decoder
-        or ``cls_token``; also file keys under ``head.``, which are never loaded.
-    mismatched : list of str
-        Keys in both with different shapes, as ``"key: file (a, b) vs model (c, d)"``.
-    """
-
-    loaded: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-    mismatched: list[str] = field(default_factory=list)
-
-    def summary(self, shown: int = 5) -> str:
-        """Readable multi-line report with counts and the first names of each list.
-
-        Parameters
-        ----------
-        shown : int
-            Names shown per list.
-
-        Returns
-        -------
-        str
-            The report.
-        """
-        lines = [
-            f"loaded {len(self.loaded)}, missing {len(self.missing)}, "
-            f"unexpected {len(self.unexpected)}, mismatched {len(self.mismatched)}"
-        ]
-        for title, names in (
-            ("loaded", self.loaded),
-            ("missing", self.missing),
-            ("unexpected", self.unexpected),
-            ("mismatched", self.mismatched),
-        ):
-            if names:
-                more = f", … (+{len(names) - shown})" if len(names) > shown else ""
-                lines.append(
-                    f"  {title} ({len(names)}): {', '.join(names[:shown])}{more}"
-                )
-        return "\n".join(lines)
 
 
 def _unwrap_state_dict(checkpoint: object) -> Mapping[str, object]:

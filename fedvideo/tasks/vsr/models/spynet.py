@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fedvideo.weights import compare_state
+
 from .warp import flow_warp
 
 __all__ = ["SpyNet", "SpyNetBasicModule", "bidirectional_flows", "load_spynet_weights"]
@@ -220,11 +222,6 @@ def _unwrap_state_dict(obj: object, path: str) -> Mapping[str, Tensor]:
     return obj
 
 
-def _first(keys: list[str], limit: int = 5) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
-
-
 def load_spynet_weights(model: SpyNet, path: str | PathLike[str]) -> None:
     """Load SpyNet weights from a local file into ``model`` (in place).
 
@@ -256,24 +253,11 @@ def load_spynet_weights(model: SpyNet, path: str | PathLike[str]) -> None:
         raise ValueError(f"{path}: cannot read SpyNet weights: {exc}") from exc
     state = _unwrap_state_dict(obj, path)
 
-    expected = model.state_dict()
     given = {k: v for k, v in state.items() if k not in _OPTIONAL_KEYS}
-    missing = [k for k in expected if k not in given]
-    unexpected = [k for k in given if k not in expected]
-    mismatched = [
-        f"{k}: file {tuple(v.shape)} vs model {tuple(expected[k].shape)}"
-        for k, v in given.items()
-        if k in expected and v.shape != expected[k].shape
-    ]
-    if missing or unexpected or mismatched:
+    given, report = compare_state(given, model.state_dict())
+    if not report.complete:
         head = f"SpyNet(num_levels={model.num_levels}, width={model.width})"
-        lines = [f"{path}: weights do not fit {head}"]
-        if missing:
-            lines.append(f"missing keys: {_first(missing)}")
-        if unexpected:
-            lines.append(f"unexpected keys: {_first(unexpected)}")
-        if mismatched:
-            lines.append(f"mismatched shapes: {_first(mismatched, 3)}")
+        lines = [f"{path}: weights do not fit {head}", *report.problems()]
         if model.width != 1.0 or model.num_levels != 6:
             lines.append("the published SpyNet weights need num_levels=6 and width=1.0")
         raise ValueError("; ".join(lines))
