@@ -9,7 +9,8 @@
     fedvideo compare-pose RUN ... [--plot FILE]   PCKh across test resolutions
     fedvideo upscale in.mp4 out.mp4 --model model.pt [--evaluate]
     fedvideo downstream [--backbone model.pt]     retrieval / fine-tuning of R3D-18
-    fedvideo bench {vsr-step,models,multigrid,ssl-step} ...
+    fedvideo convert-fedvssl round-540.npz out.safetensors   FedVSSL's backbones
+    fedvideo bench {aggregate,vsr-step,models,multigrid,ssl-step,ctp-probe} ...
 
 A tool is a module with ``add_arguments(parser)`` and ``run(args) -> int``,
 registered in ``TOOLS`` by import path: only the tool that runs is imported.
@@ -57,6 +58,10 @@ TOOLS: dict[str, tuple[str, str]] = {
     "downstream": (
         "fedvideo.tasks.ssl.downstream",
         "retrieval and fine-tuning evaluation of an R3D-18 backbone",
+    ),
+    "convert-fedvssl": (
+        "fedvideo.tasks.ssl.fedvssl_npz",
+        "FedVSSL's published round-<r>.npz backbone to torchvision r3d_18 keys",
     ),
     "bench": ("fedvideo.bench", "benchmarks, printed as JSON lines"),
 }
