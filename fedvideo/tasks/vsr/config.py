@@ -51,6 +51,7 @@ class VSRConfig:
     flow_weights: str
     pretrained: str
     eval_crop_border: int = dataclasses.field(metadata=at_least(0))
+    lpips_weights: str
     eval_max_clips: int = dataclasses.field(metadata=at_least(0))
     eval_tile: str
     eval_tile_overlap: str

@@ -11,6 +11,7 @@ from torch import nn
 from fedvideo.fl.training import autocast_for
 from fedvideo.tasks.vsr.data.clips import VSRTestClips
 from fedvideo.tasks.vsr.metrics import psnr, ssim
+from fedvideo.tasks.vsr.perceptual import LPIPS
 from fedvideo.tasks.vsr.tiling import tiled_forward
 
 __all__ = [
@@ -38,8 +39,9 @@ def evaluate_clips(
     tile: tuple[int, int, int] | None = None,
     tile_overlap: tuple[int, int, int] = (2, 8, 8),
     groups: Sequence[str] | None = None,
+    perceptual: LPIPS | None = None,
 ) -> dict[str, float]:
-    """PSNR/SSIM of ``model`` and of bicubic upsampling on whole test clips.
+    """PSNR/SSIM (and LPIPS) of ``model`` and of bicubic upsampling on test clips.
 
     Scores are averaged over the frames of a clip, then over clips (the VSR
     convention); both are computed on the same frames. With ``groups`` (one
@@ -49,6 +51,9 @@ def evaluate_clips(
     tile by tile with :func:`fedvideo.tasks.vsr.tiling.tiled_forward`: memory
     is bounded by one tile, overlaps of ``tile_overlap`` are blended with a
     raised cosine after discarding a quarter of the overlap at each cut edge.
+    With ``perceptual`` (:class:`~fedvideo.tasks.vsr.perceptual.LPIPS`), the
+    LPIPS distance of every frame (RGB in float, the same crop) is averaged
+    too, as ``lpips`` and ``lpips_bicubic`` (lower is better).
     """
     model.eval()
     if groups is not None and len(groups) != len(clips):
@@ -67,12 +72,35 @@ def evaluate_clips(
         for suffix, pred in (("", sr), ("_bicubic", bicubic)):
             clip_scores["psnr" + suffix] = psnr(pred, hr, crop_border, y_channel)
             clip_scores["ssim" + suffix] = ssim(pred, hr, crop_border, y_channel)
+            if perceptual is not None:
+                clip_scores["lpips" + suffix] = lpips_distance(
+                    perceptual, pred, hr, crop_border
+                )
         scores.append(clip_scores)
     result = _mean_scores(scores)
     for group in dict.fromkeys(groups or ()):
         members = [s for s, g in zip(scores, groups, strict=True) if g == group]
         result |= {f"{name} {group}": v for name, v in _mean_scores(members).items()}
     return result
+
+
+@torch.no_grad()
+def lpips_distance(
+    perceptual: LPIPS, pred: torch.Tensor, target: torch.Tensor, crop_border: int = 0
+) -> float:
+    """Mean LPIPS distance over the frames of ``(T, 3, H, W)`` clips in [0, 1].
+
+    Frames are cropped by ``crop_border`` pixels on each side, scaled to
+    [-1, 1] in float and compared on the device of ``perceptual``.
+    """
+    if crop_border:
+        pred = pred[..., crop_border:-crop_border, crop_border:-crop_border]
+        target = target[..., crop_border:-crop_border, crop_border:-crop_border]
+    device = perceptual.shift.device
+    distances = perceptual(
+        pred.float().to(device) * 2 - 1, target.float().to(device) * 2 - 1
+    )
+    return float(distances.mean())
 
 
 def _mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -40,6 +40,7 @@ from fedvideo.tasks.vsr.multigrid import (
     multigrid_stages,
     stage_at,
 )
+from fedvideo.tasks.vsr.perceptual import LPIPS, load_lpips
 from fedvideo.utils import set_seed
 
 __all__ = [
@@ -88,6 +89,7 @@ class VSRTask(Task):
         self.multigrid = parse_section(
             run_config, MultigridConfig, "multigrid-schedule"
         )
+        self._lpips: LPIPS | None = None  # loaded on first use
         if federation.multigrid:
             self._check_multigrid_rounds()
         if self.config.partitioning == "by-domain" and len(self.domains()) < 2:
@@ -175,6 +177,7 @@ class VSRTask(Task):
             )
         if cfg.pretrained:
             self._load_pretrained(model)
+        self._perceptual(torch.device("cpu"))  # a bad vsr.lpips-weights fails now
         return model
 
     def _load_pretrained(self, model: nn.Module) -> None:
@@ -402,6 +405,30 @@ class VSRTask(Task):
             },
         )
 
+    def _perceptual(self, device: torch.device) -> LPIPS | None:
+        """Return the LPIPS network of ``vsr.lpips-weights`` (loaded once), or None.
+
+        Raises
+        ------
+        ConfigError
+            If the file is missing or holds no LPIPS weights, naming the setting.
+        """
+        path = self.config.lpips_weights
+        if not path:
+            return None
+        if self._lpips is None:
+            try:
+                self._lpips, report = load_lpips(path)
+            except (FileNotFoundError, ValueError) as err:
+                raise ConfigError(f"run config 'vsr.lpips-weights': {err}") from None
+            log(
+                INFO,
+                "vsr: LPIPS weights from %s (%d tensors)",
+                path,
+                len(report.loaded),
+            )
+        return self._lpips.to(device)
+
     def _evaluate_videos(
         self,
         model: nn.Module,
@@ -421,6 +448,7 @@ class VSRTask(Task):
             tile=self.config.eval_tile_shape,
             tile_overlap=self.config.eval_tile_overlap_shape,
             groups=groups,
+            perceptual=self._perceptual(device),
         )
 
     def evaluate(
