@@ -52,6 +52,7 @@ class VSRConfig:
     pretrained: str
     eval_crop_border: int = dataclasses.field(metadata=at_least(0))
     lpips_weights: str
+    export_frames: bool
     eval_max_clips: int = dataclasses.field(metadata=at_least(0))
     eval_tile: str
     eval_tile_overlap: str

@@ -61,12 +61,7 @@ def evaluate_clips(
     scores = []
     for clip in clips:
         lr, hr = clip["lr"], clip["hr"]
-        with autocast_for(device, amp):
-            if tile is None:
-                sr = model(lr.to(device).unsqueeze(0))[0]
-            else:
-                sr = _tiled(model, lr, scale, tile, tile_overlap, device)
-        sr = sr.float().clamp(0, 1).cpu()
+        sr = super_resolve_clip(model, lr, scale, device, amp, tile, tile_overlap)
         bicubic = bicubic_upsample(lr, scale)
         clip_scores = {}
         for suffix, pred in (("", sr), ("_bicubic", bicubic)):
@@ -82,6 +77,31 @@ def evaluate_clips(
         members = [s for s, g in zip(scores, groups, strict=True) if g == group]
         result |= {f"{name} {group}": v for name, v in _mean_scores(members).items()}
     return result
+
+
+@torch.no_grad()
+def super_resolve_clip(
+    model: nn.Module,
+    lr: torch.Tensor,
+    scale: int,
+    device: torch.device,
+    amp: bool = False,
+    tile: tuple[int, int, int] | None = None,
+    tile_overlap: tuple[int, int, int] = (2, 8, 8),
+) -> torch.Tensor:
+    """Super-resolve one ``(T, 3, h, w)`` clip, whole or tile by tile.
+
+    Returns
+    -------
+    Tensor
+        ``(T, 3, scale·h, scale·w)`` float32 on the CPU, clamped to [0, 1].
+    """
+    with autocast_for(device, amp):
+        if tile is None:
+            sr = model(lr.to(device).unsqueeze(0))[0]
+        else:
+            sr = _tiled(model, lr, scale, tile, tile_overlap, device)
+    return sr.float().clamp(0, 1).cpu()
 
 
 @torch.no_grad()

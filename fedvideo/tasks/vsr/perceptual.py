@@ -23,8 +23,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import alexnet
 
+from fedvideo.fl.weights import WeightLoadReport, compare_state
 from fedvideo.utils import load_weights
-from fedvideo.weights import WeightLoadReport, compare_state
 
 __all__ = ["LPIPS", "load_lpips"]
 

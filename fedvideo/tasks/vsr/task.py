@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from logging import INFO
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +30,7 @@ from fedvideo.tasks.vsr.data.splits import VideoSplits, folder_splits, synthetic
 from fedvideo.tasks.vsr.data.synthetic import domain_of
 from fedvideo.tasks.vsr.data.video import Video
 from fedvideo.tasks.vsr.evaluation import evaluate_clips
+from fedvideo.tasks.vsr.export import export_frames
 from fedvideo.tasks.vsr.losses import vsr_loss
 from fedvideo.tasks.vsr.models import build_vsr_model, check_vsr_contract
 from fedvideo.tasks.vsr.models.external import is_import_path
@@ -458,6 +460,30 @@ class VSRTask(Task):
         videos = self.client_data(client)[:2]
         metrics = self._evaluate_videos(model, videos, device, y=False)
         return EvalResult(num_examples=len(videos), metrics=metrics)
+
+    def final_evaluation(
+        self, model: nn.Module, device: torch.device, run_dir: Path
+    ) -> dict[str, float]:
+        """With ``vsr.export-frames``, write the test frames as PNG for VMAF.
+
+        The SR, ground-truth and bicubic frames of every held-out clip go to
+        ``run_dir/frames/<clip>/{sr,gt,bicubic}/``, for FFmpeg's libvmaf
+        (:mod:`fedvideo.tasks.vsr.export`).
+        """
+        cfg = self.config
+        if not cfg.export_frames:
+            return {}
+        count = export_frames(
+            model,
+            VSRTestClips(self.test_data()),
+            cfg.scale,
+            device,
+            run_dir / "frames",
+            amp=self.federation.amp,
+            tile=cfg.eval_tile_shape,
+            tile_overlap=cfg.eval_tile_overlap_shape,
+        )
+        return {"exported_frames": float(count)}
 
     def evaluate_global(
         self, model: nn.Module, device: torch.device

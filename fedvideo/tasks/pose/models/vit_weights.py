@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from fedvideo.fl.weights import WeightLoadReport
 from fedvideo.tasks.pose.models.vitpose import Grid, ViTPose, interpolate_pos_embed
 from fedvideo.utils import load_weights
-from fedvideo.weights import WeightLoadReport
 
 __all__ = ["WeightLoadReport", "load_backbone_weights"]
 

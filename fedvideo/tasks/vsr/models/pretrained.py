@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fedvideo.fl.weights import WeightLoadReport, compare_state
 from fedvideo.utils import load_weights
-from fedvideo.weights import WeightLoadReport, compare_state
 
 __all__ = ["WRAPPER_KEYS", "load_vsr_weights", "read_vsr_state"]
 

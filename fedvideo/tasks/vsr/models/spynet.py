@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fedvideo.weights import compare_state
+from fedvideo.fl.weights import compare_state
 
 from .warp import flow_warp
 
