@@ -80,6 +80,7 @@ class FederationConfig:
     resume: bool
     resume_from: str
     resume_new_folder: bool
+    tensorboard: bool
 
     def __post_init__(self) -> None:
         """Check settings that depend on each other."""

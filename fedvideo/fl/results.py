@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fedvideo.fl.task import PlotSpec
+from fedvideo.fl.tensorboard import TensorBoardLog
 from fedvideo.reports.tables import line_plot
 from fedvideo.utils import atomic_write
 
@@ -233,6 +234,7 @@ class RunRecorder:
         self.plot = plot
         self._lock = threading.RLock()
         self._heartbeat_stop = threading.Event()
+        self._tensorboard: TensorBoardLog | None = None
         self.data: dict[str, Any] = (
             {"config": dict(meta), "rounds": [], "status": "running"}
             if data is None
@@ -321,7 +323,25 @@ class RunRecorder:
             self.data["rounds"].append(dict(entry))
             self._save()
             self._plot()
+            if self._tensorboard is not None:
+                self._tensorboard.log_round(entry)
             return True
+
+    def log_to_tensorboard(self) -> Path:
+        """Also write every round from now on to the run folder's ``tensorboard/``.
+
+        Returns
+        -------
+        Path
+            The TensorBoard log folder.
+
+        Raises
+        ------
+        ConfigError
+            If the ``tensorboard`` package is missing.
+        """
+        self._tensorboard = TensorBoardLog(self.run_dir / "tensorboard")
+        return self._tensorboard.log_dir
 
     def _plot(self) -> None:
         plot_rounds(self.data["rounds"], self.plot, self.plot_path)
@@ -356,6 +376,8 @@ class RunRecorder:
             self.data["finished_at"] = datetime.now().isoformat(timespec="seconds")
             self.data.update(extra)
             self._save()
+            if self._tensorboard is not None:
+                self._tensorboard.close()
             return True
 
     def start_heartbeat(self, every: float = HEARTBEAT_SECONDS) -> None:

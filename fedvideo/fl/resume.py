@@ -226,6 +226,12 @@ def restore_server_state(
         random.setstate(checkpoint.python_rng)
 
 
+def _maybe_tensorboard(recorder: RunRecorder, federation: FederationConfig) -> None:
+    """Attach TensorBoard logging to the run's results when ``tensorboard`` is on."""
+    if federation.tensorboard:
+        log(INFO, "fedvideo: TensorBoard logs in %s", recorder.log_to_tensorboard())
+
+
 def start_point(
     run_config: Mapping[str, Any],
     federation: FederationConfig,
@@ -253,6 +259,7 @@ def start_point(
     if path is None:
         run_dir = make_run_dir(federation.output_dir, label)
         recorder = RunRecorder(run_dir, run_config, task.plot)
+        _maybe_tensorboard(recorder, federation)
         return StartPoint(run_dir, recorder, ArrayRecord(task.global_state(model)), 1)
 
     checkpoint = read_resume_checkpoint(path, federation, task.global_state(model))
@@ -266,6 +273,7 @@ def start_point(
     recorder = RunRecorder.continue_run(
         run_dir, run_config, task.plot, checkpoint.server_round, path
     )
+    _maybe_tensorboard(recorder, federation)
     log(
         INFO,
         "fedvideo: resuming after round %d of %d from %s",
