@@ -125,8 +125,16 @@ def _warn_cpu_fallback(cluster: float) -> None:
     )
 
 
+# What Ray reserved for this process's actor; fixed for the actor's lifetime,
+# so asked once (every ClientApp message needs it twice otherwise).
+_RAY_RESOURCES: tuple[Mapping[str, float], Mapping[str, float]] | None = None
+
+
 def _ray_resources() -> tuple[Mapping[str, float], Mapping[str, float]]:
     """Resources Ray reserved for this actor, and its cluster's ({} outside Ray)."""
+    global _RAY_RESOURCES
+    if _RAY_RESOURCES is not None:
+        return _RAY_RESOURCES
     try:
         import ray
     except ImportError:
@@ -135,9 +143,10 @@ def _ray_resources() -> tuple[Mapping[str, float], Mapping[str, float]]:
         return {}, {}
     try:
         reserved = ray.get_runtime_context().get_assigned_resources()
-        return reserved, ray.cluster_resources()
+        _RAY_RESOURCES = reserved, ray.cluster_resources()
     except Exception:  # noqa: BLE001 - not in a worker: no reservation
         return {}, {}
+    return _RAY_RESOURCES
 
 
 def _ray_gpus() -> tuple[float, float]:

@@ -1,4 +1,5 @@
 import logging
+import sys
 
 import pytest
 import torch
@@ -106,3 +107,32 @@ def test_a_client_with_a_gpu_share_gets_no_warning(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="flwr"):
         select_device("auto")
     assert not caplog.records
+
+
+def test_ray_resources_are_asked_once_per_actor(monkeypatch):
+    calls = []
+
+    class Context:
+        def get_assigned_resources(self):
+            calls.append("assigned")
+            return {"CPU": 2.0, "GPU": 0.25}
+
+    class FakeRay:
+        @staticmethod
+        def is_initialized():
+            return True
+
+        @staticmethod
+        def get_runtime_context():
+            return Context()
+
+        @staticmethod
+        def cluster_resources():
+            calls.append("cluster")
+            return {"CPU": 16.0, "GPU": 1.0}
+
+    monkeypatch.setitem(sys.modules, "ray", FakeRay)
+    monkeypatch.setattr(utils, "_RAY_RESOURCES", None)
+    assert utils._ray_gpus() == (0.25, 1.0)
+    assert utils._ray_assigned_cpus() == 2
+    assert calls == ["assigned", "cluster"]
