@@ -121,7 +121,9 @@ def bar_plot(
         ``path``.
     """
     labels = list(values)
-    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.45 * len(labels)))
+    # Long labels (e.g. several settings) get room of their own beside the bars.
+    width = max(7.0, 4.0 + 0.08 * max((len(label) for label in labels), default=0))
+    fig, ax = plt.subplots(figsize=(width, 1.2 + 0.45 * len(labels)))
     positions = range(len(labels))[::-1]
     means = [values[label][0] for label in labels]
     errors = [
