@@ -438,6 +438,7 @@ class VSRTask(Task):
         device: torch.device,
         y: bool,
         groups: Sequence[str] | None = None,
+        perceptual: LPIPS | None = None,
     ) -> dict[str, float]:
         return evaluate_clips(
             model,
@@ -450,7 +451,7 @@ class VSRTask(Task):
             tile=self.config.eval_tile_shape,
             tile_overlap=self.config.eval_tile_overlap_shape,
             groups=groups,
-            perceptual=self._perceptual(device),
+            perceptual=perceptual,
         )
 
     def evaluate(
@@ -488,10 +489,19 @@ class VSRTask(Task):
     def evaluate_global(
         self, model: nn.Module, device: torch.device
     ) -> dict[str, float]:
-        """Score the model and bicubic upsampling on the held-out test clips."""
+        """Score the model and bicubic upsampling on the held-out test clips.
+
+        LPIPS (``vsr.lpips-weights``) is a server-side metric: only this
+        evaluation loads its weights, never a client's.
+        """
         test = self.test_data()
         several = len(self.domains()) > 1
         groups = [domain_of(video.name) for video in test] if several else None
         return self._evaluate_videos(
-            model, test, device, y=self.splits().eval_y_channel, groups=groups
+            model,
+            test,
+            device,
+            y=self.splits().eval_y_channel,
+            groups=groups,
+            perceptual=self._perceptual(device),
         )

@@ -7,6 +7,7 @@ import torch
 from tiny_tasks import tiny_task
 
 from fedvideo.config import ConfigError
+from fedvideo.fl.client_info import ClientInfo
 from fedvideo.tasks.vsr.evaluation import lpips_distance
 from fedvideo.tasks.vsr.perceptual import LPIPS, load_lpips
 from fedvideo.utils import save_weights
@@ -84,6 +85,9 @@ def test_the_server_reports_lpips_when_weights_are_set(reference_and_file, tmp_p
     assert {"lpips", "lpips_bicubic"} <= set(scores)
     # A fresh model is the bicubic upsampling, so both distances agree.
     assert scores["lpips"] == pytest.approx(scores["lpips_bicubic"], abs=1e-6)
+    # Clients never load the LPIPS weights (the file may exist on the server only).
+    client_scores = task.evaluate(model, ClientInfo(0, 2), torch.device("cpu")).metrics
+    assert "lpips" not in client_scores
     plain, _, _ = tiny_task()
     assert "lpips" not in plain.evaluate_global(
         plain.initial_model(), torch.device("cpu")

@@ -7,7 +7,6 @@ of the published pretrained SpyNet weights loads with :func:`load_spynet_weights
 
 import itertools
 import math
-from collections.abc import Mapping
 from os import PathLike
 
 import torch
@@ -16,6 +15,7 @@ from torch import Tensor, nn
 
 from fedvideo.fl.weights import compare_state
 
+from .pretrained import read_vsr_state
 from .warp import flow_warp
 
 __all__ = ["SpyNet", "SpyNetBasicModule", "bidirectional_flows", "load_spynet_weights"]
@@ -202,26 +202,6 @@ def bidirectional_flows(
     return flows_forward, flows_backward
 
 
-def _unwrap_state_dict(obj: object, path: str) -> Mapping[str, Tensor]:
-    """Return the tensor mapping in a loaded checkpoint (raw or wrapped)."""
-    if isinstance(obj, Mapping):
-        for key in ("params", "state_dict"):
-            if key in obj and isinstance(obj[key], Mapping):
-                obj = obj[key]
-                break
-    if not isinstance(obj, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()
-    ):
-        raise ValueError(
-            f"{path}: not a SpyNet state_dict (expected a mapping of parameter "
-            "names to tensors, raw or under 'params' / 'state_dict')"
-        )
-    prefix = "module."
-    if obj and all(k.startswith(prefix) for k in obj):
-        obj = {k[len(prefix) :]: v for k, v in obj.items()}
-    return obj
-
-
 def load_spynet_weights(model: SpyNet, path: str | PathLike[str]) -> None:
     """Load SpyNet weights from a local file into ``model`` (in place).
 
@@ -231,8 +211,9 @@ def load_spynet_weights(model: SpyNet, path: str | PathLike[str]) -> None:
         The network to fill. The published BasicSR weights fit ``num_levels=6``
         and ``width=1.0`` only.
     path : str or PathLike
-        A file written by ``torch.save``: a state_dict, or a dict holding one
-        under ``'params'`` or ``'state_dict'``. A ``module.`` prefix on every key
+        A torch or safetensors file: a state_dict, raw or wrapped as
+        :func:`~fedvideo.tasks.vsr.models.pretrained.read_vsr_state` reads it
+        (``'params'``, ``'state_dict'``, ...). A ``module.`` prefix on every key
         is stripped; ``mean``/``std`` entries are accepted and ignored.
 
     Raises
@@ -246,12 +227,11 @@ def load_spynet_weights(model: SpyNet, path: str | PathLike[str]) -> None:
     """
     path = str(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
+        state, _ = read_vsr_state(path)
+    except (FileNotFoundError, ValueError):
         raise
     except Exception as exc:  # unpickling errors come in many types
         raise ValueError(f"{path}: cannot read SpyNet weights: {exc}") from exc
-    state = _unwrap_state_dict(obj, path)
 
     given = {k: v for k, v in state.items() if k not in _OPTIONAL_KEYS}
     given, report = compare_state(given, model.state_dict())
