@@ -19,17 +19,26 @@ def test_ssl_step_benchmark_prints_json(capsys):
     assert result["step_ms"] > 0 and result["clip_prep_ms"] > 0
 
 
-def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
-    argv = [
+def _tiny_ctp_probe(out_dir, steps: int, *options: str) -> list[str]:
+    """Arguments of a ctp-probe on 4 training videos of 16 frames, 32-px crops."""
+    return [
         "ctp-probe", "--classes", "2", "--train-per-class", "2",
         "--test-per-class", "1", "--video-frames", "16", "--video-size", "37",
-        "--crop-size", "32", "--batch-size", "2", "--steps", "3",
+        "--crop-size", "32", "--batch-size", "2", "--steps", str(steps),
         "--log-every", "2", "--probe-clips", "2", "--eval-clips", "1",
-        "--device", "cpu", "--out-dir", str(tmp_path),
+        "--device", "cpu", "--out-dir", str(out_dir), *options,
     ]  # fmt: skip
+
+
+def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
+    options = ["--paste-prob", "1", "--min-opacity", "1", "--soft-edge-prob", "0"]
+    argv = _tiny_ctp_probe(tmp_path, 3, *options, "--head-init-std", "0.002")
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "ctp-probe" and result["steps_done"] == 3
+    settings = result["settings"]
+    assert settings["paste_prob"] == settings["min_opacity"] == 1.0
+    assert settings["soft_edge_prob"] == 0.0 and settings["head_init_std"] == 0.002
     assert not result["stopped_early"] and result["settings"]["crop_size"] == 32
     # A fresh CtP head predicts (almost) no motion.
     assert result["loss_start"] == pytest.approx(result["loss_no_motion"], rel=0.01)
@@ -41,9 +50,31 @@ def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
     assert (tmp_path / "probe_loss.png").stat().st_size > 0
 
 
+def test_ctp_probe_fixed_batch_repeats_one_batch(capsys, tmp_path):
+    assert main(_tiny_ctp_probe(tmp_path, 4, "--fixed-batch")) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["fixed_batch"]
+    curve = json.loads((tmp_path / "probe.json").read_text())["curve"]
+    # The same clips and patches in every step: the same no-motion loss.
+    assert curve[0]["no_motion"] == pytest.approx(curve[1]["no_motion"], rel=1e-6)
+
+
 def test_ctp_probe_rejects_bad_settings(capsys):
     with pytest.raises(SystemExit, match="--video-frames must be >= --num-frames"):
         main(["ctp-probe", "--video-frames", "8"])
+    with pytest.raises(SystemExit, match="--crop-size must be >= 32"):
+        main(["ctp-probe", "--crop-size", "16"])
+
+
+def test_ctp_probe_defaults_pass_its_checks():
+    # The run config's 72-px synthetic videos are resized for the 64-px crops.
+    import argparse
+
+    from fedvideo.tasks.ssl.bench import ctp_probe
+
+    parser = argparse.ArgumentParser()
+    ctp_probe.add_arguments(parser)
+    args = parser.parse_args([])
+    ctp_probe._check(args)
 
 
 def test_multigrid_benchmark_trains_both_runs_and_writes_curves(capsys, tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torchvision.models.video import r3d_18
 
-from fedvideo.tasks.ssl.models.ctp import CtPHead, CtPModel
+from fedvideo.tasks.ssl.models.ctp import OFFICIAL_FC_INIT_STD, CtPHead, CtPModel
 from fedvideo.tasks.ssl.models.r3d import (
     R3DBackbone,
     load_r3d18_backbone,
@@ -98,6 +98,19 @@ def test_ctp_head_is_initialised_as_the_official_one():
     with torch.no_grad():
         deltas = model(torch.randn(1, 3, 16, 64, 64), rois)
     assert deltas.abs().max().item() < 0.01
+
+
+def test_ctp_head_init_std_scales_only_the_linear_layers():
+    torch.manual_seed(0)
+    head = CtPHead(num_frames=16, fc_init_std=0.01)
+    assert head.fc1.weight.std().item() == pytest.approx(0.01, rel=0.02)
+    assert head.fc2.weight.std().item() == pytest.approx(0.01, rel=0.02)
+    assert not head.fc1.bias.any() and not head.fc2.bias.any()
+    model = CtPModel(num_frames=16, head_init_std=0.01)
+    assert model.head.fc_init_std == 0.01
+    assert CtPModel(num_frames=16).head.fc_init_std == OFFICIAL_FC_INIT_STD == 0.001
+    with pytest.raises(ValueError, match="fc_init_std must be > 0"):
+        CtPHead(fc_init_std=0.0)
 
 
 def test_ctp_head_needs_two_time_steps():

@@ -14,7 +14,10 @@ from torchvision.ops import roi_align
 
 from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
-__all__ = ["CtPHead", "CtPModel"]
+__all__ = ["OFFICIAL_FC_INIT_STD", "CtPHead", "CtPModel"]
+
+#: Standard deviation of the official head's initial linear weights.
+OFFICIAL_FC_INIT_STD = 0.001
 
 
 class CtPHead(nn.Module):
@@ -30,6 +33,9 @@ class CtPHead(nn.Module):
         Width of the temporal convolution and of the first linear layer.
     roi_size : int
         RoIAlign output size (5×5).
+    fc_init_std : float
+        Standard deviation of the linear layers' initial weights, by default
+        :data:`OFFICIAL_FC_INIT_STD`.
 
     Notes
     -----
@@ -37,7 +43,10 @@ class CtPHead(nn.Module):
     microsoft/CtP): the temporal convolution with Kaiming-normal weights
     (fan-out, ReLU gain), both linear layers with N(0, 0.001²) weights, all
     biases zero. The first predictions are therefore all close to zero: the
-    "no motion" guess.
+    "no motion" guess. With such small linear layers the backbone's gradient
+    is scaled by their product (about 1e-6) until they have grown, which takes
+    far more steps than a CPU run has; a larger ``fc_init_std`` (0.01) lets
+    the backbone learn from the first steps (docs/fedvssl.md).
     """
 
     def __init__(
@@ -46,9 +55,13 @@ class CtPHead(nn.Module):
         in_channels: int = 512,
         hidden: int = 512,
         roi_size: int = 5,
+        fc_init_std: float = OFFICIAL_FC_INIT_STD,
     ) -> None:
         super().__init__()
+        if fc_init_std <= 0:
+            raise ValueError(f"CtPHead: fc_init_std must be > 0, got {fc_init_std}")
         self.num_frames = num_frames
+        self.fc_init_std = fc_init_std
         self.roi_size = roi_size
         self.temporal = nn.Conv3d(in_channels, hidden, kernel_size=(2, 1, 1))
         self.fc1 = nn.Linear(hidden * roi_size * roi_size, hidden)
@@ -57,13 +70,13 @@ class CtPHead(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Initialise the layers as the official CtP head does."""
+        """Initialise the layers as the official CtP head does (see Notes)."""
         nn.init.kaiming_normal_(
             self.temporal.weight, mode="fan_out", nonlinearity="relu"
         )
         nn.init.zeros_(self.temporal.bias)
         for layer in (self.fc1, self.fc2):
-            nn.init.normal_(layer.weight, mean=0.0, std=0.001)
+            nn.init.normal_(layer.weight, mean=0.0, std=self.fc_init_std)
             nn.init.zeros_(layer.bias)
 
     def forward(
@@ -106,12 +119,17 @@ class CtPModel(nn.Module):
 
     The backbone's parameters are under ``backbone.`` and the head's under
     ``head.``, so federating only the backbone is a filter on the key prefix.
+    ``head_init_std`` is the head's ``fc_init_std`` (official: 0.001).
     """
 
-    def __init__(self, num_frames: int = 16) -> None:
+    def __init__(
+        self, num_frames: int = 16, head_init_std: float = OFFICIAL_FC_INIT_STD
+    ) -> None:
         super().__init__()
         self.backbone = R3DBackbone(pretrain_stride=True)
-        self.head = CtPHead(num_frames=num_frames, in_channels=512)
+        self.head = CtPHead(
+            num_frames=num_frames, in_channels=512, fc_init_std=head_init_std
+        )
 
     def forward(self, clips: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
         """Predict box deltas ``(N, P, T, 4)`` from clips and frame-0 boxes."""
