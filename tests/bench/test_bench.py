@@ -1,10 +1,12 @@
 """The benchmarks run and print one JSON line with their figures (no timing checks)."""
 
+import argparse
 import json
 
 import pytest
 
 from fedvideo.cli import main as fedvideo_main
+from fedvideo.tasks.ssl.bench import ctp_probe
 
 
 def main(argv):
@@ -63,14 +65,12 @@ def test_ctp_probe_rejects_bad_settings(capsys):
         main(["ctp-probe", "--video-frames", "8"])
     with pytest.raises(SystemExit, match="--crop-size must be >= 32"):
         main(["ctp-probe", "--crop-size", "16"])
+    with pytest.raises(SystemExit, match="--min-opacity.*opacity_range"):
+        main(["ctp-probe", "--min-opacity", "1.5"])
 
 
 def test_ctp_probe_defaults_pass_its_checks():
     # The run config's 72-px synthetic videos are resized for the 64-px crops.
-    import argparse
-
-    from fedvideo.tasks.ssl.bench import ctp_probe
-
     parser = argparse.ArgumentParser()
     ctp_probe.add_arguments(parser)
     args = parser.parse_args([])

@@ -103,6 +103,9 @@ def test_ctp_head_is_initialised_as_the_official_one():
 def test_ctp_head_init_std_scales_only_the_linear_layers():
     torch.manual_seed(0)
     head = CtPHead(num_frames=16, fc_init_std=0.01)
+    fan_out = 512 * 2  # the temporal convolution keeps its Kaiming init
+    expected = (2.0 / fan_out) ** 0.5
+    assert head.temporal.weight.std().item() == pytest.approx(expected, rel=0.02)
     assert head.fc1.weight.std().item() == pytest.approx(0.01, rel=0.02)
     assert head.fc2.weight.std().item() == pytest.approx(0.01, rel=0.02)
     assert not head.fc1.bias.any() and not head.fc2.bias.any()

@@ -78,13 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--crop-size", type=int, default=ssl.crop_size)
     train.add_argument("--num-frames", type=int, default=ssl.num_frames)
     train.add_argument("--num-patches", type=int, default=ssl.num_patches)
+    official = CtPAugmentSettings()
     train.add_argument(
         "--max-speed",
         type=float,
-        default=CtPAugmentSettings().max_speed,
+        default=official.max_speed,
         help="patch speed, px per frame and axis at 112 px (scaled with the crop)",
     )
-    official = CtPAugmentSettings()
     train.add_argument(
         "--paste-prob",
         type=float,
@@ -199,9 +199,9 @@ def _check(args: argparse.Namespace) -> None:
         raise SystemExit("ctp-probe: --video-frames must be >= --num-frames")
     if args.crop_size < 32:
         raise SystemExit("ctp-probe: --crop-size must be >= 32")
+    # Any video size works: clips are resized to a short side of 8/7 of the crop.
     if args.video_size < 16:
         raise SystemExit("ctp-probe: --video-size must be >= 16")
-    # Videos of any size are resized to a short side of 8/7 of the crop.
 
 
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
@@ -224,13 +224,19 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         frames=args.video_frames,
         size=args.video_size,
     )
-    augment = CtPAugmentSettings(
-        num_patches=args.num_patches,
-        max_speed=args.max_speed,
-        paste_prob=args.paste_prob,
-        opacity_range=(args.min_opacity, 1.0),
-        soft_edge_prob=args.soft_edge_prob,
-    )
+    try:
+        augment = CtPAugmentSettings(
+            num_patches=args.num_patches,
+            max_speed=args.max_speed,
+            paste_prob=args.paste_prob,
+            opacity_range=(args.min_opacity, 1.0),
+            soft_edge_prob=args.soft_edge_prob,
+        )
+    except ValueError as error:
+        raise SystemExit(
+            f"ctp-probe: bad patch setting (--num-patches, --max-speed, "
+            f"--paste-prob, --min-opacity, --soft-edge-prob): {error}"
+        ) from error
     set_seed(args.seed)
     model = CtPModel(num_frames=args.num_frames, head_init_std=args.head_init_std)
     for module in model.modules():
