@@ -60,6 +60,20 @@ def test_ctp_probe_fixed_batch_repeats_one_batch(capsys, tmp_path):
     assert curve[0]["no_motion"] == pytest.approx(curve[1]["no_motion"], rel=1e-6)
 
 
+def test_ctp_probe_curriculum_starts_easy_and_ends_at_the_settings(capsys, tmp_path):
+    argv = _tiny_ctp_probe(
+        tmp_path, 4, "--curriculum", "0.5", "--trajectory", "constant-velocity"
+    )
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["settings"]["curriculum"] == 0.5
+    assert result["settings"]["trajectory"] == "constant-velocity"
+    assert 0 < result["loss_ratio_official"] < 2
+    curve = json.loads((tmp_path / "probe.json").read_text())["curve"]
+    # Chunks start at steps 0 and 2 of 4: difficulty 0, then 2/4 / 0.5 = 1.
+    assert [c["difficulty"] for c in curve] == [0.0, 1.0]
+
+
 def test_ctp_probe_rejects_bad_settings(capsys):
     with pytest.raises(SystemExit, match="--video-frames must be >= --num-frames"):
         main(["ctp-probe", "--video-frames", "8"])
@@ -67,6 +81,8 @@ def test_ctp_probe_rejects_bad_settings(capsys):
         main(["ctp-probe", "--crop-size", "16"])
     with pytest.raises(SystemExit, match="--min-opacity.*opacity_range"):
         main(["ctp-probe", "--min-opacity", "1.5"])
+    with pytest.raises(SystemExit, match="--curriculum.*length"):
+        main(["ctp-probe", "--curriculum", "2"])
 
 
 def test_ctp_probe_defaults_pass_its_checks():

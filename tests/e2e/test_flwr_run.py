@@ -10,6 +10,7 @@ SuperLink by its PID.
 from __future__ import annotations
 
 import json
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -96,6 +97,24 @@ def test_flwr_run_ssl_swa_two_rounds_completes(superlink, tmp_path):
     assert sorted(missing) == ["fc.bias", "fc.weight"]
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert set(checkpoint["strategy"]["previous_global"]) == set(checkpoint["model"])
+
+
+def test_flwr_run_ssl_vcop_records_its_trivial_baselines(superlink, tmp_path):
+    results, run_dir = _run_two_rounds(
+        superlink,
+        tmp_path / "outputs",
+        "task='ssl' ssl.pretext='vcop' local-steps=1 ssl.crop-size=32 "
+        "ssl.batch-size=2 ssl.eval-clips=1 synthetic-action.classes=2 "
+        "synthetic-action.train-per-class=2 synthetic-action.test-per-class=1 "
+        "synthetic-action.frames=20 synthetic-action.size=36",
+    )
+    rounds = results["rounds"]
+    assert {"R@1", "R@5"} <= set(rounds[-1]["evaluation"])
+    parts = rounds[1]["train_parts"]
+    assert parts["uniform"] == pytest.approx(math.log(6))  # ln 3!
+    assert parts["chance_accuracy"] == pytest.approx(1 / 6)
+    assert 0.0 <= parts["accuracy"] <= 1.0
+    assert (run_dir / "loss.png").stat().st_size > 0
 
 
 def test_flwr_run_pose_fedprox_three_resolutions(superlink, tmp_path):

@@ -1,25 +1,36 @@
 """Settings of the ssl task: its sections of the run config, validated once.
 
-``[tool.flwr.app.config.ssl]`` and ``[...synthetic-action]`` of
-``pyproject.toml`` hold the defaults.
+``[tool.flwr.app.config.ssl]``, ``[...ssl.ctp]`` and ``[...synthetic-action]``
+of ``pyproject.toml`` hold the defaults.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from fedvideo.config import at_least
+from fedvideo.config import at_least, choice, in_unit_interval
+from fedvideo.tasks.ssl.curriculum import CtPCurriculum
+from fedvideo.tasks.ssl.data.ctp_augment import TRAJECTORIES, CtPAugmentSettings
 
 __all__ = [
+    "PRETEXTS",
+    "CtPConfig",
     "SSLConfig",
     "SyntheticActionConfig",
 ]
+
+#: Pretext tasks of ``ssl.pretext``.
+PRETEXTS: tuple[str, ...] = ("ctp", "vcop", "speed")
+
+#: Patch contents of ``ssl.ctp.patch-content``.
+PATCH_CONTENTS: tuple[str, ...] = ("clip", "solid")
 
 
 @dataclasses.dataclass(frozen=True)
 class SSLConfig:
     """Settings of the ``[tool.flwr.app.config.ssl]`` section."""
 
+    pretext: str = dataclasses.field(metadata=choice(*PRETEXTS))
     dataset: str
     eval_dataset: str
     partitioning: str
@@ -36,6 +47,48 @@ class SSLConfig:
     finetune_epochs: int = dataclasses.field(metadata=at_least(0))
     finetune_lr: float = dataclasses.field(metadata=at_least(0.0))
     finetune_batch_size: int = dataclasses.field(metadata=at_least(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class CtPConfig:
+    """Catch-the-Patch settings (``[tool.flwr.app.config.ssl.ctp]``).
+
+    The official values are ``trajectory = "key-frames"``, ``speed-scale =
+    1``, ``patch-content = "clip"``, ``size-change = 0.025``, ``paste-prob =
+    0.8``, ``min-opacity = 0.8``, ``background-contrast = 1`` and no
+    curriculum (docs/fedvssl.md).
+    """
+
+    trajectory: str = dataclasses.field(metadata=choice(*TRAJECTORIES))
+    speed_scale: float = dataclasses.field(metadata=at_least(0.0))
+    patch_content: str = dataclasses.field(metadata=choice(*PATCH_CONTENTS))
+    size_change: float = dataclasses.field(metadata=at_least(0.0))
+    paste_prob: float = dataclasses.field(metadata=in_unit_interval())
+    min_opacity: float = dataclasses.field(metadata=in_unit_interval())
+    background_contrast: float = dataclasses.field(metadata=in_unit_interval())
+    curriculum: float = dataclasses.field(metadata=in_unit_interval())
+
+    def augment_settings(self, num_patches: int) -> CtPAugmentSettings:
+        """Return the augmentation these settings describe (the curriculum's target)."""
+        official = CtPAugmentSettings()
+        key_frame_probs, interpolation_probs = TRAJECTORIES[self.trajectory]
+        return CtPAugmentSettings(
+            num_patches=num_patches,
+            max_speed=official.max_speed * self.speed_scale,
+            max_log_size_change=self.size_change,
+            key_frame_probs=key_frame_probs,
+            interpolation_probs=interpolation_probs,
+            paste_prob=self.paste_prob,
+            opacity_range=(self.min_opacity, 1.0),
+            solid_prob=1.0 if self.patch_content == "solid" else 0.0,
+            background_contrast=self.background_contrast,
+        )
+
+    def curriculum_for(self, num_patches: int) -> CtPCurriculum:
+        """Return the curriculum from the easy start to :meth:`augment_settings`."""
+        return CtPCurriculum(
+            target=self.augment_settings(num_patches), length=self.curriculum
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,18 @@
-"""The Catch-the-Patch trajectory loss and its box-delta encoding.
+"""Pretext losses: Catch-the-Patch trajectories, VCOP and Speed classification.
+
+The Catch-the-Patch trajectory loss comes with its box-delta encoding; VCOP and
+Speed share one cross-entropy with its trivial baselines.
 
 All functions here are pure and differentiable (only torch operations on the
 inputs), so they run on CPU or CUDA in whatever floating dtype the inputs have.
+VCOP is clip order prediction (Xu et al., CVPR 2019), Speed playback-rate
+classification (Benaim et al., "SpeedNet", CVPR 2020); see
+:mod:`fedvideo.tasks.ssl.models.vcop` and :mod:`fedvideo.tasks.ssl.models.speed`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -14,11 +21,15 @@ from torch import Tensor, nn
 
 __all__ = [
     "CTP_DELTA_STDS",
+    "classification_batch_loss",
+    "classification_loss",
     "ctp_batch_loss",
     "ctp_trajectory_loss",
     "decode_box_deltas",
     "encode_box_deltas",
     "no_motion_loss",
+    "speed_batch_loss",
+    "vcop_batch_loss",
 ]
 
 #: Standard deviations that divide the (dx, dy, dw, dh) box deltas of CtP, so
@@ -240,3 +251,87 @@ def ctp_batch_loss(
     deltas = model(batch["clip"], boxes[:, :, 0])
     total, parts = ctp_trajectory_loss(deltas.float(), boxes)
     return total, {**parts, "no_motion": no_motion_loss(boxes)}
+
+
+def classification_loss(
+    logits: Tensor, labels: Tensor
+) -> tuple[Tensor, dict[str, float]]:
+    """Cross-entropy of a pretext classifier (VCOP, Speed) with its baselines.
+
+    Parameters
+    ----------
+    logits : Tensor
+        ``(N, K)`` class scores; the loss is computed in float32.
+    labels : Tensor
+        ``(N,)`` integer class indices in ``[0, K)``.
+
+    Returns
+    -------
+    total : Tensor
+        Scalar mean cross-entropy to back-propagate.
+    parts : dict[str, float]
+        ``"accuracy"``, the fraction of arg-max predictions equal to the
+        label; ``"chance_accuracy"``, ``1 / K``; ``"uniform"``, ``ln K``, the
+        cross-entropy of predicting the uniform distribution. The last two
+        are references (the trivial baselines), not terms of the loss.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match.
+
+    Examples
+    --------
+    >>> total, parts = classification_loss(torch.zeros(2, 6), torch.tensor([0, 5]))
+    >>> round(float(total), 4), parts["uniform"] == math.log(6)
+    (1.7918, True)
+    """
+    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"classification_loss: expected logits (N, K) and labels (N,), got "
+            f"{tuple(logits.shape)} and {tuple(labels.shape)}"
+        )
+    num_classes = logits.shape[1]
+    total = F.cross_entropy(logits.float(), labels.long())
+    with torch.no_grad():
+        correct = (logits.argmax(dim=1) == labels).float().mean()
+    return total, {
+        "accuracy": float(correct),
+        "chance_accuracy": 1.0 / num_classes,
+        "uniform": math.log(num_classes),
+    }
+
+
+def classification_batch_loss(
+    model: nn.Module, batch: Mapping[str, torch.Tensor], input_key: str
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Cross-entropy of ``model(batch[input_key])`` against ``batch["label"]``.
+
+    See :func:`classification_loss` for the parts.
+    """
+    logits = model(batch[input_key])
+    return classification_loss(logits.float(), batch["label"])
+
+
+def vcop_batch_loss(
+    model: nn.Module, batch: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """VCOP order loss of ``model`` on a batch of ``{"clips", "label"}``.
+
+    ``clips`` is ``(N, K, 3, T, H, W)`` (shuffled tuples), ``label`` the
+    permutation indices ``(N,)``; the parts are those of
+    :func:`classification_loss` (``"uniform"`` is ln 6 for 3 clips).
+    """
+    return classification_batch_loss(model, batch, "clips")
+
+
+def speed_batch_loss(
+    model: nn.Module, batch: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Speed loss of ``model`` on a batch of ``{"clip", "label"}``.
+
+    ``clip`` is ``(N, 3, T, H, W)``, ``label`` the stride indices ``(N,)``; the
+    parts are those of :func:`classification_loss` (``"uniform"`` is ln 7 for
+    the 7 strides).
+    """
+    return classification_batch_loss(model, batch, "clip")

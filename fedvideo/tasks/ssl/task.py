@@ -1,10 +1,12 @@
-"""Self-supervised video pretraining task (FedVSSL): Catch-the-Patch on R3D-18.
+"""Self-supervised video pretraining task (FedVSSL) on R3D-18.
 
-Clients pretrain an R3D-18 backbone by tracking patches pasted into their
-unlabelled clips. Only the backbone is federated: each client keeps its own
-trajectory head in its Flower context state between rounds (``ssl.share-head``
-federates it too). The server scores the global backbone by nearest-neighbour
-retrieval, and at the end of a run optionally by fine-tuning.
+Clients pretrain an R3D-18 backbone on their unlabelled clips with a pretext
+task (``ssl.pretext``: Catch-the-Patch by default, or VCOP or Speed; see
+:mod:`fedvideo.tasks.ssl.pretext`). Only the backbone is federated: each client
+keeps its own pretext head in its Flower context state between rounds
+(``ssl.share-head`` federates it too). The server scores the global backbone
+by nearest-neighbour retrieval, and at the end of a run optionally by
+fine-tuning.
 """
 
 from __future__ import annotations
@@ -23,36 +25,29 @@ from fedvideo.data.partition import partition_iid_shuffled, select_partition
 from fedvideo.fl.client_info import ClientInfo, read_node_data
 from fedvideo.fl.task import EvalResult, LocalTraining, PlotSpec, RoundInfo, Task
 from fedvideo.fl.training import autocast_for, epoch_batches, shuffled_loader
-from fedvideo.tasks.ssl.config import SSLConfig, SyntheticActionConfig
+from fedvideo.tasks.ssl.config import CtPConfig, SSLConfig, SyntheticActionConfig
+from fedvideo.tasks.ssl.curriculum import round_progress
 from fedvideo.tasks.ssl.data.action_video import ActionVideo
-from fedvideo.tasks.ssl.data.clips import CtPTrainClips
-from fedvideo.tasks.ssl.data.ctp_augment import CtPAugmentSettings
 from fedvideo.tasks.ssl.data.splits import (
     ActionSplits,
     load_action_splits,
     prepared_splits,
 )
 from fedvideo.tasks.ssl.downstream import FinetuneSettings, finetune, retrieval
-from fedvideo.tasks.ssl.losses import ctp_batch_loss
-from fedvideo.tasks.ssl.models.ctp import CtPModel
+from fedvideo.tasks.ssl.pretext import build_pretext
 from fedvideo.utils import derive_seed, set_seed
 
 __all__ = [
     "BACKBONE_PREFIX",
-    "HEAD_STATE_KEY",
     "SSLTask",
 ]
-
-
-#: Context-state key of a client's own CtP head.
-HEAD_STATE_KEY = "ctp-head"
 
 
 BACKBONE_PREFIX = "backbone."
 
 
 class SSLTask(Task):
-    """Federated Catch-the-Patch pretraining of an R3D-18 backbone."""
+    """Federated self-supervised pretraining of an R3D-18 backbone."""
 
     name = "ssl"
     default_strategy = "swa-mixed"  # FedVSSL with alpha 0.9, beta 1
@@ -69,7 +64,27 @@ class SSLTask(Task):
         self.synthetic = parse_section(
             run_config, SyntheticActionConfig, "synthetic-action"
         )
-        self.augment = CtPAugmentSettings(num_patches=self.config.num_patches)
+        self.pretext = build_pretext(
+            self.config, parse_section(run_config, CtPConfig, "ssl.ctp")
+        )
+        #: Context-state key of a client's own pretext head.
+        self.head_state_key = f"{self.pretext.name}-head"
+        self.plot = PlotSpec(
+            title=SSLTask.plot.title,
+            ylabel=SSLTask.plot.ylabel,
+            series=SSLTask.plot.series,
+            loss_references=self.pretext.references,
+        )
+        self._check_video_length()
+
+    def _check_video_length(self) -> None:
+        needed = self.pretext.frames_needed()
+        if self.config.dataset == "synthetic" and self.synthetic.frames < needed:
+            raise ConfigError(
+                f"run config 'synthetic-action.frames': ssl.pretext = "
+                f"{self.pretext.name!r} with {self.config.num_frames}-frame clips "
+                f"needs videos of >= {needed} frames, got {self.synthetic.frames}"
+            )
 
     # ------------------------------------------------------------------ data
     def splits(self) -> ActionSplits:
@@ -126,9 +141,9 @@ class SSLTask(Task):
 
     # ----------------------------------------------------------------- model
     def build_model(self) -> nn.Module:
-        """CtP model, seeded so every process starts from the same weights."""
+        """Pretext model, seeded so every process starts from the same weights."""
         set_seed(self.federation.seed)
-        return CtPModel(num_frames=self.config.num_frames)
+        return self.pretext.build_model()
 
     def _is_global(self, key: str) -> bool:
         return self.config.share_head or key.startswith(BACKBONE_PREFIX)
@@ -161,20 +176,15 @@ class SSLTask(Task):
         """Return the backbone in torchvision's ``r3d_18`` layout (no ``fc``)."""
         return {k: v.detach().cpu() for k, v in model.backbone.state_dict().items()}
 
-    def _restore_head(self, model: CtPModel, local_state: RecordDict) -> None:
-        if not self.config.share_head and HEAD_STATE_KEY in local_state:
-            head = local_state[HEAD_STATE_KEY].to_torch_state_dict()
+    def _restore_head(self, model: nn.Module, local_state: RecordDict) -> None:
+        if not self.config.share_head and self.head_state_key in local_state:
+            head = local_state[self.head_state_key].to_torch_state_dict()
             model.head.load_state_dict(head, strict=True)
 
-    def _keep_head(self, model: CtPModel, local_state: RecordDict) -> None:
+    def _keep_head(self, model: nn.Module, local_state: RecordDict) -> None:
         if not self.config.share_head:
             head = {k: v.detach().cpu() for k, v in model.head.state_dict().items()}
-            local_state[HEAD_STATE_KEY] = ArrayRecord(head)
-
-    # -------------------------------------------------------------- training
-    def _clips(self, videos: Sequence[ActionVideo], seed: int) -> CtPTrainClips:
-        cfg = self.config
-        return CtPTrainClips(videos, cfg.num_frames, cfg.crop_size, seed, self.augment)
+            local_state[self.head_state_key] = ArrayRecord(head)
 
     def local_training(
         self,
@@ -185,10 +195,15 @@ class SSLTask(Task):
         device: torch.device,
         local_state: RecordDict,
     ) -> LocalTraining:
-        """CtP pretraining with SGD; the client's own head persists locally."""
+        """Pretext training with SGD; the client's own head persists locally.
+
+        The round's share of training done sets the CtP curriculum's
+        difficulty, so the clients need no state for it.
+        """
         cfg = self.config
         self._restore_head(model, local_state)
-        dataset = self._clips(self.client_data(client), seed)
+        progress = round_progress(round_info.server_round, round_info.num_rounds)
+        dataset = self.pretext.train_clips(self.client_data(client), seed, progress)
         loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
         optimizer = torch.optim.SGD(
             model.parameters(),
@@ -200,21 +215,22 @@ class SSLTask(Task):
             batches=epoch_batches(loader),
             num_steps=self.local_step_count(len(loader)),
             num_examples=len(dataset),
-            loss_fn=ctp_batch_loss,
+            loss_fn=self.pretext.loss_fn,
             optimizer=optimizer,
             lr_at=lambda step: cfg.lr,
             grad_clip=cfg.grad_clip or None,
+            metrics=self.pretext.round_metrics(progress),
             finish=lambda: self._keep_head(model, local_state),
         )
 
     def resume_warning(self) -> str | None:
-        """Warn that the clients' own CtP heads do not survive a resume."""
+        """Warn that the clients' own pretext heads do not survive a resume."""
         if self.config.share_head:
             return None
         return (
-            "the clients' own CtP heads (ssl.share-head = false) live in their "
-            "Flower context state, not in the server checkpoint: after the resume "
-            "they restart from their initial weights"
+            f"the clients' own {self.pretext.name} heads (ssl.share-head = false) "
+            "live in their Flower context state, not in the server checkpoint: "
+            "after the resume they restart from their initial weights"
         )
 
     @torch.no_grad()
@@ -223,28 +239,32 @@ class SSLTask(Task):
     ) -> EvalResult:
         """Pretext loss on (up to eight of) the client's own videos.
 
-        ``pretext_loss_no_motion`` is the loss of predicting no motion on the
-        same clips: the backbone has learned to track the patches only where
-        ``pretext_loss`` is below it.
+        The examples are those of the end of training (the CtP curriculum's
+        target). Beside ``pretext_loss`` come the pretext's trivial
+        baselines on the same examples: ``pretext_loss_no_motion`` for CtP
+        (predicting no motion), ``pretext_loss_uniform`` and
+        ``pretext_chance_accuracy`` for VCOP and Speed, with their
+        ``pretext_accuracy``. The backbone has learned something only where
+        the loss is below its baseline.
         """
         videos = self.client_data(client)[:8]
-        # Round 0 never trains: the same clips and patches in every evaluation.
+        # Round 0 never trains: the same examples in every evaluation.
         seed = derive_seed(self.federation.seed, client.partition_id, 0)
-        dataset = self._clips(videos, seed)
+        dataset = self.pretext.train_clips(videos, seed, progress=1.0)
         loader = DataLoader(dataset, batch_size=self.config.batch_size)
         model.eval()
-        total, parts_total = 0.0, {"center": 0.0, "size": 0.0, "no_motion": 0.0}
+        total, parts_total = 0.0, dict.fromkeys(self.pretext.eval_metrics, 0.0)
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
             with autocast_for(device, self.federation.amp):
-                loss, parts = ctp_batch_loss(model, batch)
-            count = len(batch["clip"])
+                loss, parts = self.pretext.loss_fn(model, batch)
+            count = len(batch["label" if "label" in batch else "boxes"])
             total += float(loss) * count
             for name in parts_total:
                 parts_total[name] += parts[name] * count
         metrics = {"pretext_loss": total / len(dataset)}
-        metrics |= {f"loss_{k}": v / len(dataset) for k, v in parts_total.items()}
-        metrics["pretext_loss_no_motion"] = metrics.pop("loss_no_motion")
+        for name, metric in self.pretext.eval_metrics.items():
+            metrics[metric] = parts_total[name] / len(dataset)
         return EvalResult(num_examples=len(dataset), metrics=metrics)
 
     def evaluate_global(

@@ -74,11 +74,27 @@ def test_ctp_head_pools_the_given_box():
     features[0, :, 0, 2, 3] = 1.0  # pixels x in [24, 32), y in [16, 24) at stride 8
     inside = torch.tensor([[[24.0, 16.0, 32.0, 24.0]]])
     outside = torch.tensor([[[40.0, 40.0, 48.0, 48.0]]])
-    hit = head(features, inside, input_width=64)
-    miss = head(features, outside, input_width=64)
-    base = head(torch.zeros_like(features), inside, input_width=64)
+    hit = head(features, inside)
+    miss = head(features, outside)
+    base = head(torch.zeros_like(features), inside)
     assert not torch.allclose(hit, base)
     torch.testing.assert_close(miss, base)
+
+
+def test_ctp_head_pools_at_stride_8_for_crops_not_divisible_by_8():
+    # A 36-px crop gives a 5-cell map (ceil division), a 64-px crop an 8-cell one;
+    # the cell at x [24, 32), y [16, 24) is pooled the same way in both.
+    head = CtPHead(num_frames=16, in_channels=4, hidden=4)
+    with torch.no_grad():
+        head.fc1.weight.normal_()
+        head.fc2.weight.normal_()
+    rois = torch.tensor([[[24.0, 16.0, 32.0, 24.0]]])
+    outputs = []
+    for cells in (5, 8):
+        features = torch.zeros(1, 4, 2, cells, cells)
+        features[0, :, :, 2, 3] = 1.0
+        outputs.append(head(features, rois))
+    torch.testing.assert_close(outputs[0], outputs[1])
 
 
 def test_ctp_head_is_initialised_as_the_official_one():
@@ -118,4 +134,4 @@ def test_ctp_head_init_std_scales_only_the_linear_layers():
 
 def test_ctp_head_needs_two_time_steps():
     with pytest.raises(ValueError, match="16-frame clips"):
-        CtPHead()(torch.zeros(1, 512, 1, 4, 4), torch.zeros(1, 1, 4), input_width=32)
+        CtPHead()(torch.zeros(1, 512, 1, 4, 4), torch.zeros(1, 1, 4))

@@ -1,5 +1,7 @@
 """The ssl task: backbone-only federation, the head kept in the client's state."""
 
+import math
+
 import pytest
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, RecordDict
@@ -11,7 +13,7 @@ from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import local_round
 from fedvideo.tasks import build_task, federation_config
-from fedvideo.tasks.ssl.task import HEAD_STATE_KEY
+from fedvideo.tasks.ssl.data.ctp_augment import CtPAugmentSettings
 
 TINY = {
     "task": "ssl",
@@ -63,7 +65,7 @@ def test_head_stays_on_the_client_between_rounds():
     model = task.build_model()
     local_round(task, model, client, RoundInfo(1, 2), torch.device("cpu"), state)
     head_after_round_1 = {k: v.clone() for k, v in model.head.state_dict().items()}
-    stored = state[HEAD_STATE_KEY].to_torch_state_dict()
+    stored = state["ctp-head"].to_torch_state_dict()
     for key, value in head_after_round_1.items():
         torch.testing.assert_close(stored[key], value)
 
@@ -93,7 +95,7 @@ def test_client_app_replies_with_backbone_only_and_keeps_head(reply_factory):
     reply = client_train(message, context)
     sent = reply.content["arrays"]
     assert set(sent) == set(arrays)
-    assert HEAD_STATE_KEY in context.state
+    assert "ctp-head" in context.state
     loss = reply.content["metrics"]["train_loss"]
     assert loss > 0 and loss == loss
 
@@ -170,3 +172,103 @@ def test_iid_partition_is_shuffled_and_complete():
     names = sorted(v.name for part in parts for v in part)
     assert names == sorted(v.name for v in task.splits().train)
     assert {v.label for v in parts[0]} == {0, 1}  # not contiguous by class
+
+
+# ------------------------------------------------------------ pretext tasks
+@pytest.mark.parametrize(
+    ("pretext", "frames", "classes"), [("vcop", 20, 6), ("speed", 64, 7)]
+)
+def test_classification_pretexts_train_and_report_their_baselines(
+    pretext, frames, classes
+):
+    task, _ = _task(**{"ssl.pretext": pretext, "synthetic-action.frames": frames})
+    client = ClientInfo(partition_id=0, num_partitions=2)
+    model = task.build_model()
+    assert all(k.startswith("backbone.") for k in task.global_state(model))
+    fresh = task.evaluate(model, client, torch.device("cpu")).metrics
+    assert fresh["pretext_loss_uniform"] == pytest.approx(math.log(classes))
+    assert fresh["pretext_chance_accuracy"] == pytest.approx(1 / classes)
+    assert fresh["pretext_loss"] == pytest.approx(math.log(classes), rel=0.01)
+    assert 0.0 <= fresh["pretext_accuracy"] <= 1.0
+    state = RecordDict()
+    result = local_round(
+        task, model, client, RoundInfo(1, 2), torch.device("cpu"), state
+    )
+    assert f"{pretext}-head" in state
+    assert result.metrics["loss_uniform"] == pytest.approx(math.log(classes))
+    assert "loss_accuracy" in result.metrics
+    assert task.plot.loss_references[0][0] == "uniform"
+
+
+@pytest.mark.parametrize(("pretext", "needed"), [("vcop", 18), ("speed", 61)])
+def test_videos_too_short_for_the_pretext_name_the_setting(pretext, needed):
+    with pytest.raises(ConfigError, match=f"synthetic-action.frames.*>= {needed}"):
+        _task(**{"ssl.pretext": pretext, "synthetic-action.frames": needed - 1})
+
+
+def test_unknown_pretext_is_refused():
+    with pytest.raises(ConfigError, match="ssl.pretext"):
+        _task(**{"ssl.pretext": "jigsaw"})
+
+
+def test_ctp_settings_come_from_the_run_config():
+    task, _ = _task(
+        **{
+            "ssl.ctp.trajectory": "constant-velocity",
+            "ssl.ctp.speed-scale": 2.0,
+            "ssl.ctp.patch-content": "solid",
+            "ssl.ctp.size-change": 0.0,
+            "ssl.ctp.paste-prob": 1.0,
+            "ssl.ctp.min-opacity": 1.0,
+        }
+    )
+    target = task.pretext.curriculum.target
+    assert target.max_speed == 6.0
+    assert target.solid_prob == 1.0
+    assert target.key_frame_probs == (1.0,)
+    assert target.max_log_size_change == 0.0
+    assert target.opacity_range == (1.0, 1.0) and target.paste_prob == 1.0
+    official, _ = _task()
+    assert official.pretext.curriculum.target == CtPAugmentSettings()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ssl.ctp.trajectory", "zigzag"),
+        ("ssl.ctp.patch-content", "noise"),
+        ("ssl.ctp.curriculum", 1.5),
+        ("ssl.ctp.min-opacity", -0.1),
+    ],
+)
+def test_bad_ctp_settings_name_the_key(key, value):
+    with pytest.raises(ConfigError, match=key):
+        _task(**{key: value})
+
+
+def test_curriculum_follows_the_round_number(monkeypatch):
+    task, _ = _task(**{"ssl.ctp.curriculum": 0.5})
+    client = ClientInfo(partition_id=0, num_partitions=2)
+    built = []
+    train_clips = task.pretext.train_clips
+
+    def recording_train_clips(videos, seed, progress):
+        dataset = train_clips(videos, seed, progress)
+        built.append(dataset.augment)
+        return dataset
+
+    monkeypatch.setattr(task.pretext, "train_clips", recording_train_clips)
+    difficulties = []
+    for server_round in (1, 2, 3, 4):
+        training = task.local_training(
+            task.build_model(),
+            client,
+            RoundInfo(server_round, 4),
+            seed=0,
+            device=torch.device("cpu"),
+            local_state=RecordDict(),
+        )
+        difficulties.append(training.metrics["ctp_difficulty"])
+    assert difficulties == [0.0, 0.5, 1.0, 1.0]
+    assert [s.solid_prob for s in built] == [1.0, 0.5, 0.0, 0.0]
+    assert built[-1] == CtPAugmentSettings()

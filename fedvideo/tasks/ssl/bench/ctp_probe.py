@@ -46,9 +46,10 @@ from fedvideo.fl.schedules import cosine_lr, warmup_factor
 from fedvideo.fl.training import epoch_batches, shuffled_loader, train_steps
 from fedvideo.reports.tables import line_plot
 from fedvideo.tasks.ssl.config import SSLConfig, SyntheticActionConfig
+from fedvideo.tasks.ssl.curriculum import CtPCurriculum, curriculum_difficulty
 from fedvideo.tasks.ssl.data.action_video import ActionVideo
 from fedvideo.tasks.ssl.data.clips import CtPTrainClips
-from fedvideo.tasks.ssl.data.ctp_augment import CtPAugmentSettings
+from fedvideo.tasks.ssl.data.ctp_augment import TRAJECTORIES, CtPAugmentSettings
 from fedvideo.tasks.ssl.data.synthetic import synthetic_action_splits
 from fedvideo.tasks.ssl.downstream import retrieval
 from fedvideo.tasks.ssl.losses import ctp_batch_loss
@@ -84,6 +85,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=official.max_speed,
         help="patch speed, px per frame and axis at 112 px (scaled with the crop)",
+    )
+    train.add_argument(
+        "--trajectory",
+        choices=tuple(TRAJECTORIES),
+        default="key-frames",
+        help="patch motion: the official key-frame trajectories or constant velocity",
+    )
+    train.add_argument(
+        "--size-change",
+        type=float,
+        default=official.max_log_size_change,
+        help="largest |log| size change of a patch side per frame (official 0.025)",
+    )
+    train.add_argument(
+        "--solid-prob",
+        type=float,
+        default=official.solid_prob,
+        help="probability a patch is a solid colour, not cut from the clip "
+        "(official 0)",
+    )
+    train.add_argument(
+        "--background-contrast",
+        type=float,
+        default=official.background_contrast,
+        help="contrast of the clip under the patches, 0 = flat (official 1)",
+    )
+    train.add_argument(
+        "--curriculum",
+        type=float,
+        default=0.0,
+        help="share of the steps over which the patches move from the easy "
+        "start (solid, constant velocity) to the settings above; 0 = none",
     )
     train.add_argument(
         "--paste-prob",
@@ -225,17 +258,25 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         size=args.video_size,
     )
     try:
+        key_frame_probs, interpolation_probs = TRAJECTORIES[args.trajectory]
         augment = CtPAugmentSettings(
             num_patches=args.num_patches,
             max_speed=args.max_speed,
+            max_log_size_change=args.size_change,
+            key_frame_probs=key_frame_probs,
+            interpolation_probs=interpolation_probs,
             paste_prob=args.paste_prob,
             opacity_range=(args.min_opacity, 1.0),
             soft_edge_prob=args.soft_edge_prob,
+            solid_prob=args.solid_prob,
+            background_contrast=args.background_contrast,
         )
+        curriculum = CtPCurriculum(target=augment, length=args.curriculum)
     except ValueError as error:
         raise SystemExit(
             f"ctp-probe: bad patch setting (--num-patches, --max-speed, "
-            f"--paste-prob, --min-opacity, --soft-edge-prob): {error}"
+            f"--size-change, --paste-prob, --min-opacity, --soft-edge-prob, "
+            f"--solid-prob, --background-contrast, --curriculum): {error}"
         ) from error
     set_seed(args.seed)
     model = CtPModel(num_frames=args.num_frames, head_init_std=args.head_init_std)
@@ -259,6 +300,8 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         )
 
     probe = _probe_clips(test_videos, args, augment)
+    official = CtPAugmentSettings(num_patches=args.num_patches)
+    probe_official = _probe_clips(test_videos, args, official)
     loss_start, loss_no_motion = probe_loss(model, probe, device)
     log(INFO, "ctp-probe: probe loss %.4f, no motion %.4f", loss_start, loss_no_motion)
     random_scores = scores(random_backbone)
@@ -281,6 +324,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     curve = []
     steps_done, stopped_early = 0, False
     for offset, count in _chunks(args.steps, args.log_every):
+        dataset.augment = curriculum.settings_at(offset / args.steps)
         if (time.perf_counter() - started) / 60 > args.max_minutes:
             stopped_early = True
             log(INFO, "ctp-probe: --max-minutes reached after %d steps", steps_done)
@@ -301,6 +345,9 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         curve.append(
             {
                 "step": steps_done,
+                "difficulty": curriculum_difficulty(
+                    offset / args.steps, args.curriculum
+                ),
                 "loss": result.mean_loss,
                 "no_motion": result.mean_parts["no_motion"],
             }
@@ -316,6 +363,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         )
 
     loss_end, _ = probe_loss(model, probe, device)
+    official_end, official_no_motion = probe_loss(model, probe_official, device)
     trained = {k: v.detach().cpu() for k, v in model.backbone.state_dict().items()}
     trained_scores = scores(trained)
     line = {
@@ -333,6 +381,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         "loss_end": round(loss_end, 4),
         "loss_no_motion": round(loss_no_motion, 4),
         "loss_ratio": round(loss_end / loss_no_motion, 4),
+        "loss_ratio_official": round(official_end / official_no_motion, 4),
         "train_loss_first": round(curve[0]["loss"], 4) if curve else None,
         "train_loss_last": round(curve[-1]["loss"], 4) if curve else None,
         "train_no_motion_last": round(curve[-1]["no_motion"], 4) if curve else None,

@@ -30,6 +30,7 @@ __all__ = [
     "IMAGENET_STD",
     "CtPTrainClips",
     "LabelledTrainClips",
+    "RandomClips",
     "UniformClips",
     "clip_indices",
     "normalize_clip",
@@ -107,8 +108,12 @@ def _center_crop(frames: torch.Tensor, crop_size: int) -> torch.Tensor:
 
 
 @dataclasses.dataclass
-class _RandomClips(Dataset):
-    """One random clip per video and epoch, reproducible from (seed, epoch, index)."""
+class RandomClips(Dataset):
+    """One random clip per video and epoch, reproducible from (seed, epoch, index).
+
+    The base of the training datasets: subclasses build their items from
+    :meth:`_random_clip` or, for other frame selections, :meth:`_crop_and_flip`.
+    """
 
     videos: Sequence[ActionVideo]
     num_frames: int
@@ -127,10 +132,10 @@ class _RandomClips(Dataset):
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng((self.seed, self.epoch, index))
 
-    def _random_clip(self, index: int, rng: np.random.Generator) -> torch.Tensor:
-        video = self.videos[index]
-        start = int(rng.integers(0, max(video.num_frames - self.num_frames, 0) + 1))
-        indices = clip_indices(start, self.num_frames, video.num_frames)
+    def _crop_and_flip(
+        self, video: ActionVideo, indices: Sequence[int], rng: np.random.Generator
+    ) -> torch.Tensor:
+        """Frames ``(len(indices), 3, S, S)`` in [0, 1]: one random crop and flip."""
         frames = _random_crop(
             _load(video, indices, self.crop_size), self.crop_size, rng
         )
@@ -138,8 +143,14 @@ class _RandomClips(Dataset):
             frames = frames.flip(-1)
         return frames
 
+    def _random_clip(self, index: int, rng: np.random.Generator) -> torch.Tensor:
+        video = self.videos[index]
+        start = int(rng.integers(0, max(video.num_frames - self.num_frames, 0) + 1))
+        indices = clip_indices(start, self.num_frames, video.num_frames)
+        return self._crop_and_flip(video, indices, rng)
 
-class CtPTrainClips(_RandomClips):
+
+class CtPTrainClips(RandomClips):
     """Random clips with moving patches pasted in (Catch-the-Patch).
 
     Items are ``{"clip": (3, T, S, S), "boxes": (P, T, 4)}``; boxes are
@@ -167,7 +178,7 @@ class CtPTrainClips(_RandomClips):
         return {"clip": clip, "boxes": torch.from_numpy(boxes)}
 
 
-class LabelledTrainClips(_RandomClips):
+class LabelledTrainClips(RandomClips):
     """Random clips with their class labels: ``{"clip", "label"}``."""
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

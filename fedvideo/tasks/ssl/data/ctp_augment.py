@@ -25,7 +25,9 @@ The augmentation follows the official implementation (microsoft/CtP,
   ``exp(U(-0.025, 0.025) * frames)``; location and size have their own key
   frames. Boxes are clipped to the frame.
 * **Pasting.** The patch is what its own box covers on a random frame of the
-  clip, resized to the box of every frame. It is pasted on the first frame, on
+  clip (or, with probability ``solid_prob``, one solid random colour: not
+  official, an easier start for a curriculum), resized to the box of every
+  frame. It is pasted on the first frame, on
   its source frame and on each other frame with probability 0.8, but its box is
   the target on *every* frame. It is blended with an alpha mask: a rectangle,
   ellipse or rhombus (probabilities 0.5 / 0.35 / 0.15), with soft edges half of
@@ -50,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -59,8 +61,10 @@ __all__ = [
     "MASK_SHAPES",
     "PATCH_ASPECT_RATIOS",
     "PATCH_SCALES_AT_112",
+    "TRAJECTORIES",
     "CtPAugmentSettings",
     "interpolate_key_frames",
+    "interpolate_settings",
     "paste_moving_patches",
     "patch_mask",
     "sample_key_frames",
@@ -82,6 +86,16 @@ MASK_SHAPES: tuple[str, ...] = ("rectangle", "ellipse", "rhombus")
 INTERPOLATIONS: tuple[str, ...] = ("uniform", "accelerate", "decelerate")
 
 _CONSTANT_SPEED = (1.0, 0.0, 0.0)
+
+#: Trajectory families as ``(key_frame_probs, interpolation_probs)``:
+#: ``key-frames`` is the official piecewise motion; ``constant-velocity`` has
+#: no inner key frame and uniform interpolation, so a patch moves in a straight
+#: line at constant speed (and its sides change at a constant rate) from the
+#: first to the last frame.
+TRAJECTORIES: dict[str, tuple[tuple[float, ...], tuple[float, float, float]]] = {
+    "key-frames": ((0.5, 0.3, 0.2), (0.7, 0.15, 0.15)),
+    "constant-velocity": ((1.0,), _CONSTANT_SPEED),
+}
 
 
 def _check_probabilities(
@@ -149,6 +163,17 @@ class CtPAugmentSettings:
         ``(0.30, 0.45)``.
     reference_size : float
         Frame size at which the pixel quantities are given, by default 112.
+    solid_prob : float
+        Probability that a patch is one solid random colour instead of being
+        cut from the clip, by default 0 (official: always cut from the clip).
+        Solid patches stand out from any background, which makes the pretext
+        task easier to start on (see :func:`interpolate_settings`).
+    background_contrast : float
+        The clip's frames are pasted on as ``m + c (frame - m)``, with ``m``
+        the mean colour of the clip and ``c`` this contrast in [0, 1], by
+        default 1 (official: the frames as they are). 0 pastes the patches on
+        a flat background, the easiest start for a curriculum; patches cut
+        from the clip keep their full contrast.
 
     Raises
     ------
@@ -170,6 +195,8 @@ class CtPAugmentSettings:
     soft_edge_prob: float = 0.5
     soft_edge_start: tuple[float, float] = (0.30, 0.45)
     reference_size: float = 112
+    solid_prob: float = 0.0
+    background_contrast: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.num_patches, bool) or not isinstance(
@@ -188,7 +215,12 @@ class CtPAugmentSettings:
         _check_probabilities("key_frame_probs", self.key_frame_probs, None)
         _check_probabilities("interpolation_probs", self.interpolation_probs, 3)
         _check_probabilities("shape_probs", self.shape_probs, 3)
-        for name in ("paste_prob", "soft_edge_prob"):
+        for name in (
+            "paste_prob",
+            "soft_edge_prob",
+            "solid_prob",
+            "background_contrast",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         _check_range("opacity_range", self.opacity_range, 0.0, 1.0)
@@ -203,6 +235,92 @@ class CtPAugmentSettings:
 
 
 _DEFAULT_SETTINGS = CtPAugmentSettings()
+
+#: Settings that :func:`interpolate_settings` mixes; the others come from `hard`.
+_MIXED_NUMBERS = (
+    "max_speed",
+    "max_log_size_change",
+    "paste_prob",
+    "soft_edge_prob",
+    "solid_prob",
+    "background_contrast",
+)
+_MIXED_RANGES = ("opacity_range",)
+_MIXED_PROBABILITIES = (
+    "key_frame_probs",
+    "interpolation_probs",
+    "shape_probs",
+)
+
+
+def _mix(easy: Sequence[float], hard: Sequence[float], weight: float) -> tuple:
+    """``(1 - weight) * easy + weight * hard``, the shorter one padded with zeros."""
+    length = max(len(easy), len(hard))
+    easy = tuple(easy) + (0.0,) * (length - len(easy))
+    hard = tuple(hard) + (0.0,) * (length - len(hard))
+    return tuple(
+        (1.0 - weight) * e + weight * h for e, h in zip(easy, hard, strict=True)
+    )
+
+
+def interpolate_settings(
+    easy: CtPAugmentSettings, hard: CtPAugmentSettings, difficulty: float
+) -> CtPAugmentSettings:
+    """Mix `easy` (difficulty 0) into `hard` (difficulty 1) settings.
+
+    Every setting that is a magnitude or a probability moves linearly:
+    ``(1 - d) * easy + d * hard`` for the patch speed, the size-change rate,
+    the pasting, soft-edge and solid-patch probabilities, the background
+    contrast and both ends of the opacity range; the probability vectors of
+    the key frames, interpolations and mask shapes are mixed the same way
+    (the shorter one padded with zeros), so e.g. a patch follows the `hard`
+    trajectory family with probability ``d``. The anchors (scales, aspect
+    ratios, jitter), the number of patches and the reference size are those
+    of `hard`.
+
+    Parameters
+    ----------
+    easy, hard : CtPAugmentSettings
+        The two ends of the curriculum.
+    difficulty : float
+        In [0, 1].
+
+    Returns
+    -------
+    CtPAugmentSettings
+        `easy` mixed into `hard`; exactly `hard` at difficulty 1, and `easy`
+        with `hard`'s anchors at difficulty 0.
+
+    Raises
+    ------
+    ValueError
+        If `difficulty` is outside [0, 1].
+
+    Examples
+    --------
+    >>> easy = CtPAugmentSettings(max_speed=6.0, solid_prob=1.0)
+    >>> half = interpolate_settings(easy, CtPAugmentSettings(), 0.5)
+    >>> half.max_speed, half.solid_prob
+    (4.5, 0.5)
+    """
+    if not 0.0 <= difficulty <= 1.0:
+        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+    if difficulty == 1.0:
+        return hard
+    changes: dict[str, object] = {}
+    for name in _MIXED_NUMBERS:
+        changes[name] = _mix([getattr(easy, name)], [getattr(hard, name)], difficulty)[
+            0
+        ]
+    for name in _MIXED_RANGES + _MIXED_PROBABILITIES:
+        changes[name] = _mix(getattr(easy, name), getattr(hard, name), difficulty)
+    # Keep the range ordered and the probabilities summing to 1 despite rounding.
+    low, high = changes["opacity_range"]
+    changes["opacity_range"] = (min(low, high), high)
+    for name in _MIXED_PROBABILITIES:
+        values = changes[name]
+        changes[name] = tuple(v / sum(values) for v in values)
+    return replace(hard, **changes)
 
 
 def _check_frame_size(frame_size: tuple[int, int]) -> tuple[int, int]:
@@ -547,6 +665,10 @@ def _draw_patch(
     source = int(rng.integers(num_frames))
     x1, y1, x2, y2 = boxes[source]
     pixels = clip[source, y1:y2, x1:x2]
+    # Drawn only when enabled, so the official settings keep their random stream.
+    if settings.solid_prob > 0 and rng.random() < settings.solid_prob:
+        colour = rng.uniform(0.0, 1.0, 3).astype(clip.dtype)
+        pixels = np.broadcast_to(colour, pixels.shape)
     shape = MASK_SHAPES[int(rng.choice(3, p=settings.shape_probs))]
     soft = None
     if rng.random() < settings.soft_edge_prob:
@@ -580,7 +702,9 @@ def paste_moving_patches(
     ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``)
     and blended into ``frame[y1:y2, x1:x2]`` with its mask times its opacity.
 
-    Pixels outside the returned boxes are never modified.
+    Pixels outside the returned boxes are never modified, except that the
+    whole clip is first flattened towards its mean colour when
+    ``settings.background_contrast`` < 1.
 
     Parameters
     ----------
@@ -616,6 +740,9 @@ def paste_moving_patches(
         )
     patches = [_draw_patch(clip, rng, settings) for _ in range(settings.num_patches)]
     out = clip.copy()
+    if settings.background_contrast < 1.0:
+        mean = clip.mean(axis=(0, 1, 2), dtype=np.float64).astype(clip.dtype)
+        out = mean + clip.dtype.type(settings.background_contrast) * (out - mean)
     mean_areas = [
         float(np.prod((p.boxes[:, 2:] - p.boxes[:, :2]).mean(axis=0))) for p in patches
     ]

@@ -14,10 +14,13 @@ from torchvision.ops import roi_align
 
 from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
-__all__ = ["OFFICIAL_FC_INIT_STD", "CtPHead", "CtPModel"]
+__all__ = ["FEATURE_STRIDE", "OFFICIAL_FC_INIT_STD", "CtPHead", "CtPModel"]
 
 #: Standard deviation of the official head's initial linear weights.
 OFFICIAL_FC_INIT_STD = 0.001
+
+#: Spatial stride of the pretraining backbone's map (input pixels per cell).
+FEATURE_STRIDE = 8
 
 
 class CtPHead(nn.Module):
@@ -78,9 +81,7 @@ class CtPHead(nn.Module):
             nn.init.normal_(layer.weight, mean=0.0, std=self.fc_init_std)
             nn.init.zeros_(layer.bias)
 
-    def forward(
-        self, features: torch.Tensor, rois: torch.Tensor, input_width: int
-    ) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
         """Predict box deltas ``(N, P, T, 4)`` for ``P`` boxes per clip.
 
         Parameters
@@ -88,9 +89,9 @@ class CtPHead(nn.Module):
         features : Tensor
             Backbone map ``(N, C, t, h, w)`` with ``t >= 2``.
         rois : Tensor
-            Frame-0 boxes ``(N, P, 4)`` as x1, y1, x2, y2 in input pixels.
-        input_width : int
-            Width of the input clip, which fixes the map's stride.
+            Frame-0 boxes ``(N, P, 4)`` as x1, y1, x2, y2 in input pixels;
+            cell ``i`` of the map sits at input pixels ``[8 i, 8 i + 8)``
+            (:data:`FEATURE_STRIDE`), whatever the crop size.
         """
         if features.shape[2] < 2:
             raise ValueError(
@@ -104,7 +105,7 @@ class CtPHead(nn.Module):
             x,
             boxes,
             output_size=self.roi_size,
-            spatial_scale=x.shape[-1] / input_width,
+            spatial_scale=1.0 / FEATURE_STRIDE,
             sampling_ratio=2,
             aligned=True,
         )
@@ -133,4 +134,4 @@ class CtPModel(nn.Module):
     def forward(self, clips: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
         """Predict box deltas ``(N, P, T, 4)`` from clips and frame-0 boxes."""
         features = self.backbone(clips)
-        return self.head(features, rois, input_width=clips.shape[-1])
+        return self.head(features, rois)

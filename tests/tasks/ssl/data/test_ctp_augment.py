@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from fedvideo.tasks.ssl.data.ctp_augment import (
+    TRAJECTORIES,
     CtPAugmentSettings,
     _resize_bilinear,
     _round_boxes,
     interpolate_key_frames,
+    interpolate_settings,
     paste_moving_patches,
     patch_mask,
     sample_key_frames,
@@ -369,6 +371,7 @@ def test_paste_zero_patches_and_validation() -> None:
         ({"interpolation_probs": (0.5, 0.5)}, "interpolation_probs"),
         ({"shape_probs": (1.0, -0.5, 0.5)}, "shape_probs"),
         ({"paste_prob": 1.5}, "paste_prob"),
+        ({"solid_prob": -0.1}, "solid_prob"),
         ({"opacity_range": (0.9, 0.8)}, "opacity_range"),
         ({"soft_edge_start": (0.3, 0.5)}, "soft_edge_start"),
         ({"reference_size": 0}, "reference_size"),
@@ -377,3 +380,125 @@ def test_paste_zero_patches_and_validation() -> None:
 def test_settings_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CtPAugmentSettings(**kwargs)
+
+
+# ------------------------------------------------------- solid patches, families
+def test_solid_patches_are_one_colour_and_keep_the_boxes() -> None:
+    clip = np.random.default_rng(1).random((16, 48, 48, 3), dtype=np.float32)
+    solid = dataclasses.replace(PLAIN, solid_prob=1.0)
+    out, boxes = paste_moving_patches(clip, np.random.default_rng(2), solid)
+    _, plain_boxes = paste_moving_patches(clip, np.random.default_rng(2), PLAIN)
+    np.testing.assert_array_equal(boxes, plain_boxes)  # same trajectory drawn
+    colours = []
+    for t in range(16):
+        x1, y1, x2, y2 = boxes[0, t].astype(int)
+        region = out[t, y1:y2, x1:x2].reshape(-1, 3)
+        np.testing.assert_allclose(region, region[:1].repeat(len(region), 0), atol=1e-6)
+        colours.append(region[0])
+    np.testing.assert_allclose(
+        colours, colours[:1] * 16, atol=1e-6
+    )  # the same on every frame
+
+
+def test_solid_prob_mixes_solid_and_cut_patches() -> None:
+    clip = np.random.default_rng(3).random((16, 48, 48, 3), dtype=np.float32)
+    half = dataclasses.replace(PLAIN, solid_prob=0.5)
+    rng = np.random.default_rng(4)
+    solid = []
+    for _ in range(400):
+        out, boxes = paste_moving_patches(clip, rng, half)
+        x1, y1, x2, y2 = boxes[0, 0].astype(int)
+        solid.append(bool(np.ptp(out[0, y1:y2, x1:x2], axis=(0, 1)).max() < 1e-6))
+    assert np.mean(solid) == pytest.approx(0.5, abs=0.06)
+
+
+def test_official_settings_keep_their_random_stream() -> None:
+    # solid_prob = 0 draws nothing extra: the official output is unchanged.
+    clip = np.random.default_rng(5).random((16, 40, 40, 3), dtype=np.float32)
+    explicit = CtPAugmentSettings(solid_prob=0.0)
+    a = paste_moving_patches(clip, np.random.default_rng(6))
+    b = paste_moving_patches(clip, np.random.default_rng(6), explicit)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_constant_velocity_trajectories_move_in_a_straight_line() -> None:
+    key_frames, interpolation = TRAJECTORIES["constant-velocity"]
+    settings = CtPAugmentSettings(
+        key_frame_probs=key_frames,
+        interpolation_probs=interpolation,
+        max_log_size_change=0.0,
+    )
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        boxes = sample_trajectory(16, (400, 400), rng, settings).astype(np.float64)
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        steps = np.diff(centres, axis=0)
+        np.testing.assert_allclose(steps, steps[:1].repeat(15, 0), atol=1e-3)
+        sizes = boxes[:, 2:] - boxes[:, :2]
+        np.testing.assert_allclose(sizes, sizes[:1].repeat(16, 0), atol=1e-3)
+    assert TRAJECTORIES["key-frames"] == (
+        CtPAugmentSettings().key_frame_probs,
+        CtPAugmentSettings().interpolation_probs,
+    )
+
+
+# ------------------------------------------------------------ interpolation
+def test_interpolate_settings_hand_case() -> None:
+    easy = CtPAugmentSettings(
+        max_speed=6.0,
+        max_log_size_change=0.0,
+        key_frame_probs=(1.0,),
+        interpolation_probs=(1.0, 0.0, 0.0),
+        paste_prob=1.0,
+        opacity_range=(1.0, 1.0),
+        soft_edge_prob=0.0,
+        solid_prob=1.0,
+        num_patches=1,
+        scales=(8.0,),
+    )
+    hard = CtPAugmentSettings()
+    quarter = interpolate_settings(easy, hard, 0.25)
+    assert quarter.max_speed == pytest.approx(5.25)
+    assert quarter.max_log_size_change == pytest.approx(0.00625)
+    assert quarter.paste_prob == pytest.approx(0.95)
+    assert quarter.opacity_range == pytest.approx((0.95, 1.0))
+    assert quarter.soft_edge_prob == pytest.approx(0.125)
+    assert quarter.solid_prob == pytest.approx(0.75)
+    assert quarter.key_frame_probs == pytest.approx((0.875, 0.075, 0.05))
+    assert quarter.interpolation_probs == pytest.approx((0.925, 0.0375, 0.0375))
+    # Anchors and patch count are the target's.
+    assert quarter.num_patches == 3
+    assert quarter.scales == hard.scales
+    assert interpolate_settings(easy, hard, 1.0) == hard
+    start = interpolate_settings(easy, hard, 0.0)
+    assert start.solid_prob == 1.0 and start.max_speed == 6.0
+    assert start.scales == hard.scales
+
+
+@pytest.mark.parametrize("difficulty", [-0.1, 1.5])
+def test_interpolate_settings_rejects_difficulty_outside_0_1(difficulty) -> None:
+    with pytest.raises(ValueError, match="difficulty"):
+        interpolate_settings(CtPAugmentSettings(), CtPAugmentSettings(), difficulty)
+
+
+@pytest.mark.parametrize("contrast", [0.0, 0.5])
+def test_background_contrast_flattens_the_clip_but_not_cut_patches(contrast) -> None:
+    clip = np.random.default_rng(8).random((16, 40, 40, 3), dtype=np.float32)
+    settings = dataclasses.replace(PLAIN, background_contrast=contrast)
+    out, boxes = paste_moving_patches(clip, np.random.default_rng(9), settings)
+    plain_out, plain_boxes = paste_moving_patches(clip, np.random.default_rng(9), PLAIN)
+    np.testing.assert_array_equal(boxes, plain_boxes)
+    mean = clip.mean(axis=(0, 1, 2), dtype=np.float64)
+    for t in range(16):
+        outside = ~_inside(boxes, t, 40, 40)
+        expected = mean + contrast * (clip[t] - mean)
+        np.testing.assert_allclose(out[t][outside], expected[outside], atol=1e-6)
+        # The patch is cut from the original clip, at full contrast.
+        inside = _inside(boxes, t, 40, 40)
+        np.testing.assert_allclose(out[t][inside], plain_out[t][inside], atol=1e-6)
+
+
+def test_background_contrast_is_validated() -> None:
+    with pytest.raises(ValueError, match="background_contrast"):
+        CtPAugmentSettings(background_contrast=1.5)
