@@ -45,6 +45,12 @@ def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
     # A fresh CtP head predicts (almost) no motion.
     assert result["loss_start"] == pytest.approx(result["loss_no_motion"], rel=0.01)
     assert result["loss_no_motion"] > 0 and result["queries"] == 2
+    # R@1 is the mean over three retrieval sets (the training set's and two more).
+    assert result["retrieval_seeds"] == 3
+    per_seed = result["r1_trained_per_seed"]
+    assert len(per_seed) == 3 and result["r1_trained"] == pytest.approx(
+        sum(per_seed) / 3, abs=0.01
+    )
     for key in ("r1_random", "r1_trained", "minutes", "loss_end"):
         assert result[key] >= 0
     saved = json.loads((tmp_path / "probe.json").read_text())
@@ -81,6 +87,8 @@ def test_ctp_probe_rejects_bad_settings(capsys):
         main(["ctp-probe", "--crop-size", "16"])
     with pytest.raises(SystemExit, match="--min-opacity.*opacity_range"):
         main(["ctp-probe", "--min-opacity", "1.5"])
+    with pytest.raises(SystemExit, match="--retrieval-seeds must be >= 1"):
+        main(["ctp-probe", "--retrieval-seeds", "0"])
     with pytest.raises(SystemExit, match="--curriculum.*length"):
         main(["ctp-probe", "--curriculum", "2"])
 

@@ -30,7 +30,7 @@ __all__ = [
 _EASY_KEY_FRAMES, _EASY_INTERPOLATION = TRAJECTORIES["constant-velocity"]
 
 #: The easy end of the curriculum: solid, opaque, hard-edged patches pasted on
-#: every frame of a flat background (the clip's mean colour), moving at
+#: every frame of a flat grey background (zero input), moving at
 #: constant velocity at twice the official speed and keeping their size. The
 #: anchors (patch scales and ratios) and the number of patches are the
 #: target's.

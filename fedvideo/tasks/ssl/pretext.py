@@ -65,9 +65,16 @@ class Pretext(ABC):
     references: tuple[tuple[str, str], ...]
     #: Loss part -> name of the client evaluation metric that reports it.
     eval_metrics: dict[str, str]
+    #: SGD learning rate of the official configs (used when ``ssl.lr = 0``).
+    official_lr: float
 
     def __init__(self, config: SSLConfig) -> None:
         self.config = config
+
+    @property
+    def lr(self) -> float:
+        """``ssl.lr``, or the official rate of the pretext when it is 0."""
+        return self.config.lr or self.official_lr
 
     @abstractmethod
     def build_model(self) -> nn.Module:
@@ -92,6 +99,7 @@ class CtPPretext(Pretext):
     """Catch-the-Patch with the patches of ``[ssl.ctp]`` and its curriculum."""
 
     name = "ctp"
+    official_lr = 0.01
     loss_fn = staticmethod(ctp_batch_loss)
     references = (("no_motion", "predicting no motion"),)
     eval_metrics = {
@@ -126,6 +134,7 @@ class VCOPPretext(Pretext):
     """Clip order prediction over tuples of 3 clips of ``ssl.num-frames``."""
 
     name = "vcop"
+    official_lr = 0.001
     loss_fn = staticmethod(vcop_batch_loss)
     references = (("uniform", "uniform prediction (ln 6)"),)
     eval_metrics = _CLASSIFICATION_METRICS
@@ -150,6 +159,7 @@ class SpeedPretext(Pretext):
     """Playback-rate prediction over the 7 strides of the official code."""
 
     name = "speed"
+    official_lr = 0.01
     loss_fn = staticmethod(speed_batch_loss)
     references = (("uniform", "uniform prediction (ln 7)"),)
     eval_metrics = _CLASSIFICATION_METRICS

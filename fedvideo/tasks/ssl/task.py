@@ -207,7 +207,7 @@ class SSLTask(Task):
         loader = shuffled_loader(dataset, cfg.batch_size, seed, device)
         optimizer = torch.optim.SGD(
             model.parameters(),
-            lr=cfg.lr,
+            lr=self.pretext.lr,
             momentum=cfg.momentum,
             weight_decay=cfg.weight_decay,
         )
@@ -217,7 +217,7 @@ class SSLTask(Task):
             num_examples=len(dataset),
             loss_fn=self.pretext.loss_fn,
             optimizer=optimizer,
-            lr_at=lambda step: cfg.lr,
+            lr_at=lambda step: self.pretext.lr,
             grad_clip=cfg.grad_clip or None,
             metrics=self.pretext.round_metrics(progress),
             finish=lambda: self._keep_head(model, local_state),

@@ -272,3 +272,15 @@ def test_curriculum_follows_the_round_number(monkeypatch):
     assert difficulties == [0.0, 0.5, 1.0, 1.0]
     assert [s.solid_prob for s in built] == [1.0, 0.5, 0.0, 0.0]
     assert built[-1] == CtPAugmentSettings()
+
+
+@pytest.mark.parametrize(
+    ("pretext", "official"), [("ctp", 0.01), ("vcop", 0.001), ("speed", 0.01)]
+)
+def test_lr_zero_is_the_official_rate_of_the_pretext(pretext, official):
+    task, _ = _task(**{"ssl.pretext": pretext, "synthetic-action.frames": 64})
+    assert task.pretext.lr == official
+    chosen, _ = _task(
+        **{"ssl.pretext": pretext, "synthetic-action.frames": 64, "ssl.lr": 0.05}
+    )
+    assert chosen.pretext.lr == 0.05

@@ -57,6 +57,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 __all__ = [
+    "FLAT_BACKGROUND",
     "INTERPOLATIONS",
     "MASK_SHAPES",
     "PATCH_ASPECT_RATIOS",
@@ -86,6 +87,12 @@ MASK_SHAPES: tuple[str, ...] = ("rectangle", "ellipse", "rhombus")
 INTERPOLATIONS: tuple[str, ...] = ("uniform", "accelerate", "decelerate")
 
 _CONSTANT_SPEED = (1.0, 0.0, 0.0)
+
+#: The flat background of ``background_contrast = 0``: the ImageNet mean
+#: colour that clips are normalised with, i.e. zero input to the network. (A
+#: flat background of each clip's own mean colour did not help: on 2 CPU
+#: cores the model then stayed at the no-motion guess, see docs/fedvssl.md.)
+FLAT_BACKGROUND: tuple[float, float, float] = (0.485, 0.456, 0.406)
 
 #: Trajectory families as ``(key_frame_probs, interpolation_probs)``:
 #: ``key-frames`` is the official piecewise motion; ``constant-velocity`` has
@@ -169,11 +176,12 @@ class CtPAugmentSettings:
         Solid patches stand out from any background, which makes the pretext
         task easier to start on (see :func:`interpolate_settings`).
     background_contrast : float
-        The clip's frames are pasted on as ``m + c (frame - m)``, with ``m``
-        the mean colour of the clip and ``c`` this contrast in [0, 1], by
+        The clip's frames are pasted on as ``g + c (frame - g)``, with ``g``
+        the grey :data:`FLAT_BACKGROUND` and ``c`` this contrast in [0, 1], by
         default 1 (official: the frames as they are). 0 pastes the patches on
-        a flat background, the easiest start for a curriculum; patches cut
-        from the clip keep their full contrast.
+        a flat grey that the ImageNet normalisation turns into zero input,
+        the easiest start for a curriculum; patches cut from the clip keep
+        their full contrast.
 
     Raises
     ------
@@ -703,7 +711,7 @@ def paste_moving_patches(
     and blended into ``frame[y1:y2, x1:x2]`` with its mask times its opacity.
 
     Pixels outside the returned boxes are never modified, except that the
-    whole clip is first flattened towards its mean colour when
+    whole clip is first flattened towards :data:`FLAT_BACKGROUND` when
     ``settings.background_contrast`` < 1.
 
     Parameters
@@ -741,8 +749,8 @@ def paste_moving_patches(
     patches = [_draw_patch(clip, rng, settings) for _ in range(settings.num_patches)]
     out = clip.copy()
     if settings.background_contrast < 1.0:
-        mean = clip.mean(axis=(0, 1, 2), dtype=np.float64).astype(clip.dtype)
-        out = mean + clip.dtype.type(settings.background_contrast) * (out - mean)
+        grey = np.asarray(FLAT_BACKGROUND, dtype=clip.dtype)
+        out = grey + clip.dtype.type(settings.background_contrast) * (out - grey)
     mean_areas = [
         float(np.prod((p.boxes[:, 2:] - p.boxes[:, :2]).mean(axis=0))) for p in patches
     ]

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from fedvideo.tasks.ssl.data.clips import IMAGENET_MEAN
 from fedvideo.tasks.ssl.data.ctp_augment import (
+    FLAT_BACKGROUND,
     TRAJECTORIES,
     CtPAugmentSettings,
     _resize_bilinear,
@@ -489,10 +491,11 @@ def test_background_contrast_flattens_the_clip_but_not_cut_patches(contrast) -> 
     out, boxes = paste_moving_patches(clip, np.random.default_rng(9), settings)
     plain_out, plain_boxes = paste_moving_patches(clip, np.random.default_rng(9), PLAIN)
     np.testing.assert_array_equal(boxes, plain_boxes)
-    mean = clip.mean(axis=(0, 1, 2), dtype=np.float64)
+    grey = np.array(FLAT_BACKGROUND)
+    assert FLAT_BACKGROUND == IMAGENET_MEAN  # zero input after normalisation
     for t in range(16):
         outside = ~_inside(boxes, t, 40, 40)
-        expected = mean + contrast * (clip[t] - mean)
+        expected = grey + contrast * (clip[t] - grey)
         np.testing.assert_allclose(out[t][outside], expected[outside], atol=1e-6)
         # The patch is cut from the original clip, at full contrast.
         inside = _inside(boxes, t, 40, 40)
