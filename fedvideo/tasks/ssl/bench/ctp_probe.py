@@ -115,52 +115,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "other seeds",
     )
     data.add_argument("--video-frames", type=int, default=synthetic.frames)
-    data.add_argument("--video-size", type=int, default=synthetic.size)
+    data.add_argument("--video-size", type=int)
     train = parser.add_argument_group("pretraining")
-    train.add_argument(
-        "--crop-size", type=int, default=ssl.crop_size, help="paper: 112"
-    )
+    train.add_argument("--crop-size", type=int, help="paper: 112")
     train.add_argument("--num-frames", type=int, default=ssl.num_frames)
-    train.add_argument(
-        "--num-patches", type=int, default=ssl.num_patches, help="official: 3"
-    )
-    official = CtPAugmentSettings()
+    train.add_argument("--num-patches", type=int, help="official: 3")
     train.add_argument(
         "--max-speed",
         type=float,
-        default=official.max_speed,
         help="patch speed, px per frame and axis at 112 px (scaled with the "
         "crop; official 3)",
     )
     train.add_argument(
         "--trajectory",
         choices=tuple(TRAJECTORIES),
-        default="key-frames",
         help="patch motion: the official key-frames or constant velocity",
     )
     train.add_argument(
         "--size-change",
         type=float,
-        default=official.max_log_size_change,
         help="largest |log| size change of a patch side per frame (official 0.025)",
     )
     train.add_argument(
         "--solid-prob",
         type=float,
-        default=official.solid_prob,
         help="probability a patch is a solid colour, not cut from the clip "
         "(official 0)",
     )
     train.add_argument(
         "--background-contrast",
         type=float,
-        default=official.background_contrast,
         help="contrast of the clip under the patches, 0 = flat (official 1)",
     )
     train.add_argument(
         "--curriculum",
         type=float,
-        default=0.0,
         help="share of the steps over which the patches move from the easy "
         "start (solid, constant velocity, flat grey background) to the "
         "settings above; 0 = none (official)",
@@ -168,23 +157,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--paste-prob",
         type=float,
-        default=official.paste_prob,
         help="probability a patch is pasted on each further frame (official 0.8)",
     )
     train.add_argument(
         "--min-opacity",
         type=float,
-        default=official.opacity_range[0],
         help="patch opacity drawn from [this, 1] (official 0.8; 1 = opaque)",
     )
     train.add_argument(
         "--soft-edge-prob",
         type=float,
-        default=official.soft_edge_prob,
         help="probability of a soft mask edge (official 0.5)",
     )
-    train.add_argument("--batch-size", type=int, default=ssl.batch_size)
-    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--batch-size", type=int, help="ssl task: 4")
+    train.add_argument("--steps", type=int)
     train.add_argument("--lr", type=float, default=ssl.lr or CtPPretext.official_lr)
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant")
     train.add_argument("--warmup-steps", type=int, default=0)
@@ -412,7 +398,8 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     curve = []
     steps_done, stopped_early = 0, False
     for offset, count in _chunks(args.steps, args.log_every):
-        dataset.augment = curriculum.settings_at(offset / args.steps)
+        progress = offset / args.steps
+        dataset.augment = curriculum.settings_at(progress)
         if (time.perf_counter() - started) / 60 > args.max_minutes:
             stopped_early = True
             log(INFO, "ctp-probe: --max-minutes reached after %d steps", steps_done)
@@ -433,9 +420,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         curve.append(
             {
                 "step": steps_done,
-                "difficulty": curriculum_difficulty(
-                    offset / args.steps, args.curriculum
-                ),
+                "difficulty": curriculum_difficulty(progress, args.curriculum),
                 "loss": result.mean_loss,
                 "no_motion": result.mean_parts["no_motion"],
             }

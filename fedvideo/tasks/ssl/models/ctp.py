@@ -16,7 +16,8 @@ from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
 __all__ = ["FEATURE_STRIDE", "OFFICIAL_FC_INIT_STD", "CtPHead", "CtPModel"]
 
-#: Standard deviation of the official head's initial linear weights.
+#: Standard deviation of the official heads' initial linear weights (CtP's two
+#: fc layers; the last layer of VCOP and Speed too).
 OFFICIAL_FC_INIT_STD = 0.001
 
 #: Spatial stride of the pretraining backbone's map (input pixels per cell).

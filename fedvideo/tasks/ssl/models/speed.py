@@ -14,15 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fedvideo.tasks.ssl.models.ctp import OFFICIAL_FC_INIT_STD
 from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
-__all__ = ["OFFICIAL_FC_INIT_STD", "SPEED_STRIDES", "SpeedHead", "SpeedModel"]
+__all__ = ["SPEED_STRIDES", "SpeedHead", "SpeedModel"]
 
 #: Frame strides of the pyvrl SpeedNet variant; the class is the stride's index.
 SPEED_STRIDES: tuple[int, ...] = (-4, -2, -1, 0, 1, 2, 4)
-
-#: Standard deviation of the classifier's initial weights.
-OFFICIAL_FC_INIT_STD = 0.001
 
 
 class SpeedHead(nn.Module):

@@ -17,12 +17,10 @@ import math
 import torch
 from torch import nn
 
+from fedvideo.tasks.ssl.models.ctp import OFFICIAL_FC_INIT_STD
 from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
-__all__ = ["OFFICIAL_FC_INIT_STD", "VCOPHead", "VCOPModel"]
-
-#: Standard deviation of the initial weights of the head's last linear layer.
-OFFICIAL_FC_INIT_STD = 0.001
+__all__ = ["VCOPHead", "VCOPModel"]
 
 
 class VCOPHead(nn.Module):
