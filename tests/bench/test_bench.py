@@ -4,9 +4,11 @@ import argparse
 import json
 
 import pytest
+from safetensors.torch import load_file
 
 from fedvideo.cli import main as fedvideo_main
 from fedvideo.tasks.ssl.bench import ctp_probe
+from fedvideo.tasks.ssl.models.r3d import R3DBackbone
 
 
 def main(argv):
@@ -56,6 +58,9 @@ def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
     saved = json.loads((tmp_path / "probe.json").read_text())
     assert [c["step"] for c in saved["curve"]] == [2, 3]
     assert (tmp_path / "probe_loss.png").stat().st_size > 0
+    # The trained backbone is saved for `fedvideo downstream --backbone`.
+    backbone = load_file(tmp_path / "backbone.safetensors")
+    R3DBackbone(pretrain_stride=False).load_state_dict(backbone, strict=True)
 
 
 def test_ctp_probe_fixed_batch_repeats_one_batch(capsys, tmp_path):
@@ -68,11 +73,18 @@ def test_ctp_probe_fixed_batch_repeats_one_batch(capsys, tmp_path):
 
 def test_ctp_probe_curriculum_starts_easy_and_ends_at_the_settings(capsys, tmp_path):
     argv = _tiny_ctp_probe(
-        tmp_path, 4, "--curriculum", "0.5", "--trajectory", "constant-velocity"
+        tmp_path,
+        4,
+        "--curriculum",
+        "0.5",
+        "--trajectory",
+        "constant-velocity",
+        "--camera-motion",
     )
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["settings"]["curriculum"] == 0.5
+    assert result["settings"]["camera_motion"]
     assert result["settings"]["trajectory"] == "constant-velocity"
     assert 0 < result["loss_ratio_official"] < 2
     curve = json.loads((tmp_path / "probe.json").read_text())["curve"]
@@ -91,6 +103,32 @@ def test_ctp_probe_rejects_bad_settings(capsys):
         main(["ctp-probe", "--retrieval-seeds", "0"])
     with pytest.raises(SystemExit, match="--curriculum.*length"):
         main(["ctp-probe", "--curriculum", "2"])
+    with pytest.raises(SystemExit, match="--decay-at"):
+        main(["ctp-probe", "--schedule", "step", "--decay-at", "0"])
+
+
+def test_ctp_probe_step_schedule_divides_the_rate_after_each_share():
+    parser = argparse.ArgumentParser()
+    ctp_probe.add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--steps",
+            "101",
+            "--lr",
+            "0.01",
+            "--schedule",
+            "step",
+            "--decay-at",
+            "0.5",
+            "0.9",
+        ]
+    )
+    rates = [ctp_probe._learning_rate(args, step) for step in (0, 49, 50, 89, 90, 100)]
+    assert rates == pytest.approx([0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001])
+    args = parser.parse_args(
+        ["--steps", "101", "--lr", "0.01", "--schedule", "constant"]
+    )
+    assert ctp_probe._learning_rate(args, 100) == pytest.approx(0.01)
 
 
 def test_ctp_probe_defaults_pass_its_checks():

@@ -55,7 +55,8 @@ class CtPConfig:
 
     The official values are ``trajectory = "key-frames"``, ``speed-scale =
     1``, ``patch-content = "clip"``, ``size-change = 0.025``, ``paste-prob =
-    0.8``, ``min-opacity = 0.8``, ``background-contrast = 1`` and no
+    0.8``, ``min-opacity = 0.8``, ``soft-edge-prob = 0.5``,
+    ``background-contrast = 1`` and no
     curriculum (docs/fedvssl.md).
     """
 
@@ -65,6 +66,7 @@ class CtPConfig:
     size_change: float = dataclasses.field(metadata=at_least(0.0))
     paste_prob: float = dataclasses.field(metadata=in_unit_interval())
     min_opacity: float = dataclasses.field(metadata=in_unit_interval())
+    soft_edge_prob: float = dataclasses.field(metadata=in_unit_interval())
     background_contrast: float = dataclasses.field(metadata=in_unit_interval())
     curriculum: float = dataclasses.field(metadata=in_unit_interval())
 
@@ -80,6 +82,7 @@ class CtPConfig:
             interpolation_probs=interpolation_probs,
             paste_prob=self.paste_prob,
             opacity_range=(self.min_opacity, 1.0),
+            soft_edge_prob=self.soft_edge_prob,
             solid_prob=1.0 if self.patch_content == "solid" else 0.0,
             background_contrast=self.background_contrast,
         )
@@ -100,3 +103,4 @@ class SyntheticActionConfig:
     test_per_class: int = dataclasses.field(metadata=at_least(1))
     frames: int = dataclasses.field(metadata=at_least(2))
     size: int = dataclasses.field(metadata=at_least(16))
+    camera_motion: bool

@@ -273,6 +273,11 @@ def _add_synthetic_ssl_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-per-class", type=int, default=5)
     parser.add_argument("--frames", type=int, default=32, help="frames per video")
     parser.add_argument("--size", type=int, default=80, help="frame height and width")
+    parser.add_argument(
+        "--camera-motion",
+        action="store_true",
+        help="move the backgrounds with the class's motion too",
+    )
     parser.set_defaults(run=_run_synthetic_ssl)
 
 
@@ -285,6 +290,7 @@ def _run_synthetic_ssl(args: argparse.Namespace) -> None:
         test_per_class=args.test_per_class,
         frames=args.frames,
         size=args.size,
+        camera_motion=args.camera_motion,
     )
     print(
         f"wrote {args.classes * args.train_per_class} training and "

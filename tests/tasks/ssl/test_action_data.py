@@ -201,6 +201,66 @@ def test_synthetic_classes_differ_in_motion_not_appearance():
             assert sign * slope > 0.2, (video.name, slope)
 
 
+def _global_shift(first: np.ndarray, second: np.ndarray) -> tuple[int, int]:
+    """Whole-pixel shift ``(dy, dx)`` that moves ``first`` onto ``second``."""
+    a = first.astype(np.float64).mean(axis=-1)
+    b = second.astype(np.float64).mean(axis=-1)
+    cross = np.fft.fft2(b) * np.conj(np.fft.fft2(a))
+    peak = np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real
+    dy, dx = np.unravel_index(peak.argmax(), peak.shape)
+    size = first.shape[0]
+    return (
+        int((dy + size // 2) % size - size // 2),
+        int((dx + size // 2) % size - size // 2),
+    )
+
+
+def test_camera_motion_moves_the_background_the_class_way():
+    expected = {
+        "translate-right": (0, 1),
+        "translate-left": (0, -1),
+        "translate-down": (1, 0),
+        "translate-up": (-1, 0),
+    }
+    videos = make_synthetic_action_videos(3, 4, 3, 24, 48, camera_motion=True)
+    for video in videos:
+        dy, dx = _global_shift(video.frames[0], video.frames[6])
+        want = expected[MOTION_PATTERNS[video.label]]
+        # 0.8-2.0 px per frame at 80 px: 2.9-7.2 px over 6 frames at 48 px.
+        distance = dy * want[0] + dx * want[1]
+        assert 2 <= distance <= 8, (video.name, dy, dx)
+        assert abs(dy * want[1]) + abs(dx * want[0]) <= 1, (video.name, dy, dx)
+    # Without camera motion the background stays put (the objects move).
+    still = make_synthetic_action_videos(3, 1, 1, 24, 48)[0]
+    assert _global_shift(still.frames[0], still.frames[-1]) == (0, 0)
+
+
+def test_camera_motion_keeps_clips_deterministic_and_appearance_class_blind():
+    first = make_synthetic_action_videos(4, 2, 1, 6, 24, camera_motion=True)
+    again = make_synthetic_action_videos(4, 2, 1, 6, 24, camera_motion=True)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.frames, b.frames)
+    rotating = make_synthetic_action_videos(4, 6, 1, 12, 24, camera_motion=True)[4]
+    assert MOTION_PATTERNS[rotating.label] == "rotate-cw"
+    assert np.abs(np.diff(rotating.frames.astype(int), axis=0)).mean() > 1.0
+
+
+def test_sample_bilinear_is_exact_on_a_linear_canvas():
+    from fedvideo.tasks.ssl.data.synthetic import _sample_bilinear
+
+    ys, xs = np.mgrid[0:6, 0:5].astype(np.float64)
+    canvas = np.stack([ys, xs, 2 * ys + 3 * xs], axis=-1).astype(np.float32)
+    points_y = np.array([[0.0, 2.5], [4.25, 5.0]])
+    points_x = np.array([[0.0, 1.5], [3.75, 4.0]])
+    sampled = _sample_bilinear(canvas, points_y, points_x)
+    np.testing.assert_allclose(sampled[..., 0], points_y, atol=1e-6)
+    np.testing.assert_allclose(sampled[..., 1], points_x, atol=1e-6)
+    np.testing.assert_allclose(sampled[..., 2], 2 * points_y + 3 * points_x, atol=1e-5)
+    # Points outside are clamped to the border.
+    outside = _sample_bilinear(canvas, np.array([-2.0, 9.0]), np.array([1.0, 7.0]))
+    np.testing.assert_allclose(outside[:, :2], [[0.0, 1.0], [5.0, 4.0]])
+
+
 # ---------------------------------------------------------------------------
 # Prepared layout and annotations
 # ---------------------------------------------------------------------------

@@ -145,3 +145,25 @@ def test_synthetic_ssl_writes_prepared_layout(tmp_path, capsys):
     assert dataset.train[5].label == 2
     assert dataset.train[0].read_frames([3]).shape == (1, 16, 16, 3)
     assert cli.main(argv) == 2  # the folder is not empty any more
+
+
+def test_synthetic_ssl_camera_motion_moves_the_written_backgrounds(tmp_path):
+    argv = ["synthetic-ssl", "--classes", "1", "--train-per-class", "1"]
+    argv += ["--test-per-class", "1", "--frames", "6", "--size", "24"]
+    assert cli.main([*argv, "--out", str(tmp_path / "still")]) == 0
+    assert cli.main([*argv, "--out", str(tmp_path / "moving"), "--camera-motion"]) == 0
+
+    def first_and_last(root: Path) -> np.ndarray:
+        video = load_prepared_action_dataset(root).train[0]
+        return video.read_frames([0, 5]).astype(np.float64)
+
+    still, moving = (
+        first_and_last(tmp_path / "still"),
+        first_and_last(tmp_path / "moving"),
+    )
+
+    def changed_share(frames: np.ndarray) -> float:
+        return float((np.abs(frames[1] - frames[0]).max(axis=-1) > 12).mean())
+
+    # Static background: only the objects change; panning changes most pixels.
+    assert changed_share(still) < 0.3 < changed_share(moving)

@@ -220,9 +220,11 @@ def test_ctp_settings_come_from_the_run_config():
             "ssl.ctp.size-change": 0.0,
             "ssl.ctp.paste-prob": 1.0,
             "ssl.ctp.min-opacity": 1.0,
+            "ssl.ctp.soft-edge-prob": 0.0,
         }
     )
     target = task.pretext.curriculum.target
+    assert target.soft_edge_prob == 0.0
     assert target.max_speed == 6.0
     assert target.solid_prob == 1.0
     assert target.key_frame_probs == (1.0,)
@@ -239,6 +241,7 @@ def test_ctp_settings_come_from_the_run_config():
         ("ssl.ctp.patch-content", "noise"),
         ("ssl.ctp.curriculum", 1.5),
         ("ssl.ctp.min-opacity", -0.1),
+        ("ssl.ctp.soft-edge-prob", 2.0),
     ],
 )
 def test_bad_ctp_settings_name_the_key(key, value):

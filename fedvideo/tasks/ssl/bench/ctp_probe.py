@@ -43,10 +43,11 @@ from pathlib import Path
 
 import torch
 from flwr.common.logger import log
+from safetensors.torch import save_file
 from torch.utils.data import DataLoader
 
 from fedvideo.config import default_run_config, parse_section
-from fedvideo.fl.schedules import cosine_lr, warmup_factor
+from fedvideo.fl.schedules import cosine_lr, step_lr, warmup_factor
 from fedvideo.fl.training import epoch_batches, shuffled_loader, train_steps
 from fedvideo.reports.tables import line_plot
 from fedvideo.tasks.ssl.config import SSLConfig, SyntheticActionConfig
@@ -70,17 +71,21 @@ R1_TARGET_GAIN = 10.0
 #: Seeds of the extra retrieval sets: seed + k * this, k = 1, 2, ...
 RETRIEVAL_SEED_STEP = 1000
 
-#: The probe's defaults: the CPU recipe of docs/fedvssl.md. One solid, opaque
-#: patch moving at constant velocity (1.2 px per frame at 32 px), on
-#: backgrounds whose contrast rises from flat grey to the full clip over the
-#: first half of the steps (the curriculum); 32-px crops, batches of 8. Every
+#: The probe's defaults: the CPU recipe of docs/fedvssl.md. Synthetic videos
+#: whose backgrounds move with the class's motion (16 training videos per
+#: class); one solid, opaque patch moving at constant velocity (1.2 px per
+#: frame at 32 px), on backgrounds whose contrast rises from flat grey to the
+#: full clip over the first 40 % of the steps (the curriculum); 32-px crops,
+#: batches of 8, SGD 0.01 divided by 10 for the last 15 % of the steps. Every
 #: option's help names its official value.
 CPU_RECIPE: dict[str, object] = {
     "video_size": 37,
+    "train_per_class": 16,
+    "camera_motion": True,
     "crop_size": 32,
     "batch_size": 8,
     "num_patches": 1,
-    "steps": 1200,
+    "steps": 1400,
     "trajectory": "constant-velocity",
     "max_speed": 4.2,
     "size_change": 0.0,
@@ -89,7 +94,10 @@ CPU_RECIPE: dict[str, object] = {
     "min_opacity": 1.0,
     "soft_edge_prob": 0.0,
     "background_contrast": 1.0,
-    "curriculum": 0.5,
+    "curriculum": 0.4,
+    "schedule": "step",
+    "decay_at": [0.85],
+    "probe_clips": 96,
 }
 
 
@@ -116,6 +124,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     data.add_argument("--video-frames", type=int, default=synthetic.frames)
     data.add_argument("--video-size", type=int)
+    data.add_argument(
+        "--camera-motion",
+        action=argparse.BooleanOptionalAction,
+        default=synthetic.camera_motion,
+        help="the backgrounds move with the class's motion too",
+    )
     train = parser.add_argument_group("pretraining")
     train.add_argument("--crop-size", type=int, help="paper: 112")
     train.add_argument("--num-frames", type=int, default=ssl.num_frames)
@@ -172,7 +186,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=int, help="ssl task: 4")
     train.add_argument("--steps", type=int)
     train.add_argument("--lr", type=float, default=ssl.lr or CtPPretext.official_lr)
-    train.add_argument("--schedule", choices=("constant", "cosine"), default="constant")
+    train.add_argument(
+        "--schedule",
+        choices=("constant", "cosine", "step"),
+        help="learning-rate schedule; step: x0.1 at each --decay-at",
+    )
+    train.add_argument(
+        "--decay-at",
+        type=float,
+        nargs="+",
+        help="share(s) of the steps after which --schedule step divides the rate by 10",
+    )
     train.add_argument("--warmup-steps", type=int, default=0)
     train.add_argument("--momentum", type=float, default=ssl.momentum)
     train.add_argument("--weight-decay", type=float, default=ssl.weight_decay)
@@ -194,10 +218,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train on the first batch only (a check that the model can fit it)",
     )
-    parser.add_argument("--probe-clips", type=int, default=32)
+    parser.add_argument(
+        "--probe-clips", type=int, help="held-out clips of the probe loss"
+    )
     parser.add_argument("--eval-clips", type=int, default=ssl.eval_clips)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-minutes", type=float, default=27.0)
+    parser.add_argument("--max-minutes", type=float, default=28.0)
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="0 = torch default")
@@ -260,6 +286,7 @@ def _videos(
         test_per_class=args.test_per_class,
         frames=args.video_frames,
         size=args.video_size,
+        camera_motion=args.camera_motion,
     )
 
 
@@ -283,8 +310,11 @@ def _recall_summary(name: str, scores: Sequence[dict[str, float]]) -> dict:
 
 def _learning_rate(args: argparse.Namespace, step: int) -> float:
     lr = args.lr
+    progress = step / max(args.steps - 1, 1)
     if args.schedule == "cosine":
-        lr = cosine_lr(step / max(args.steps - 1, 1), args.lr)
+        lr = cosine_lr(progress, args.lr)
+    elif args.schedule == "step":
+        lr = step_lr(progress, args.lr, args.decay_at)
     return lr * warmup_factor(step, args.warmup_steps)
 
 
@@ -299,6 +329,8 @@ def _check(args: argparse.Namespace) -> None:
     ):
         if getattr(args, name) < 1:
             raise SystemExit(f"ctp-probe: --{name.replace('_', '-')} must be >= 1")
+    if not all(0 < share <= 1 for share in args.decay_at):
+        raise SystemExit("ctp-probe: --decay-at shares must be in (0, 1]")
     if args.num_frames < 16:
         raise SystemExit("ctp-probe: --num-frames must be >= 16 (R3D-18 + CtP head)")
     if args.video_frames < args.num_frames:
@@ -468,14 +500,21 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         >= _mean_recall(random_scores, "R@1") + R1_TARGET_GAIN,
     }
     if args.out_dir is not None:
-        _write_outputs(args.out_dir, line, curve)
+        _write_outputs(args.out_dir, line, curve, trained)
     yield line
 
 
-def _write_outputs(out_dir: Path, line: dict, curve: list[dict]) -> None:
+def _write_outputs(
+    out_dir: Path, line: dict, curve: list[dict], backbone: dict[str, torch.Tensor]
+) -> None:
+    """Write probe.json, the loss plot and the trained backbone.safetensors."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps({**line, "curve": curve}, indent=2) + "\n"
     atomic_write(out_dir / "probe.json", lambda tmp: Path(tmp).write_text(text))
+    tensors = {name: tensor.contiguous() for name, tensor in backbone.items()}
+    atomic_write(
+        out_dir / "backbone.safetensors", lambda tmp: save_file(tensors, str(tmp))
+    )
     if curve:
         steps = [c["step"] for c in curve]
         line_plot(

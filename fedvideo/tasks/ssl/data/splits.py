@@ -36,6 +36,7 @@ def _synthetic_splits(seed: int, synthetic: SyntheticActionConfig) -> ActionSpli
         test_per_class=synthetic.test_per_class,
         frames=synthetic.frames,
         size=synthetic.size,
+        camera_motion=synthetic.camera_motion,
     )
     return ActionSplits(train, test, synthetic.classes)
 

@@ -105,18 +105,23 @@ def _smooth_grid(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     return np.einsum("yi,ijc,xj->yxc", weights, grid, weights)
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Draw a static textured background, float32 ``(size, size, 3)``.
+def _background(
+    rng: np.random.Generator, size: int, extent: int | None = None
+) -> np.ndarray:
+    """Draw a static textured background, float32 ``(extent, extent, 3)``.
 
     Three octaves of value noise: coarse colour variation, medium blobs and a
     fine grain (cells of about 3 px). The grain gives patches cut from the
     clip a texture that stays visible where they are pasted (Catch-the-Patch
-    cannot track a patch that looks like its surroundings).
+    cannot track a patch that looks like its surroundings). ``extent`` (default
+    ``size``) draws a larger canvas with the texture scale of a ``size`` frame.
     """
+    extent = size if extent is None else extent
+    zoom = extent / size
     base = rng.uniform(50.0, 205.0, size=3).astype(np.float32)
-    coarse = _smooth_grid(rng, size, int(rng.integers(2, 5)))
-    medium = _smooth_grid(rng, size, int(rng.integers(6, 11)))
-    grain = _smooth_grid(rng, size, max(size // 3, 2))
+    coarse = _smooth_grid(rng, extent, round(int(rng.integers(2, 5)) * zoom))
+    medium = _smooth_grid(rng, extent, round(int(rng.integers(6, 11)) * zoom))
+    grain = _smooth_grid(rng, extent, max(round(size // 3 * zoom), 2))
     return (
         base
         + np.float32(rng.uniform(20.0, 40.0)) * coarse
@@ -234,30 +239,98 @@ def _paint_object(
     region += alpha * (texture - region)
 
 
+def _sample_bilinear(canvas: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Sample ``canvas (H, W, 3)`` at pixel coordinates ``ys, xs`` (any shape).
+
+    Coordinates are those of pixel centres (``0`` is the first pixel's centre);
+    points outside are clamped to the border.
+    """
+    height, width, _ = canvas.shape
+    ys = np.clip(ys, 0.0, height - 1.0)
+    xs = np.clip(xs, 0.0, width - 1.0)
+    y0 = np.minimum(np.floor(ys).astype(int), height - 2)
+    x0 = np.minimum(np.floor(xs).astype(int), width - 2)
+    fy = (ys - y0)[..., None].astype(np.float32)
+    fx = (xs - x0)[..., None].astype(np.float32)
+    top = canvas[y0, x0] * (1 - fx) + canvas[y0, x0 + 1] * fx
+    bottom = canvas[y0 + 1, x0] * (1 - fx) + canvas[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _moving_background(
+    looks_rng: np.random.Generator,
+    camera_rng: np.random.Generator,
+    pattern: str,
+    num_frames: int,
+    size: int,
+) -> np.ndarray:
+    """Frames ``(T, S, S, 3)`` of a background that moves with ``pattern``.
+
+    The camera's path is drawn like an object's (:func:`_object_motion`) and
+    applied to the whole background about the frame centre: its shift from
+    the path's mean, its rotation and its scale. The background is drawn on a
+    canvas large enough for every frame (same texture scale as a static one)
+    and resampled bilinearly.
+    """
+    centre, rotation, scale = _object_motion(camera_rng, pattern, num_frames, size)
+    shift = centre - centre.mean(axis=0)
+    half = size / 2.0
+    pixel = np.arange(size, dtype=np.float64) + 0.5 - half
+    dy = pixel[None, :, None] - shift[:, 0, None, None]  # (T, S, 1)
+    dx = pixel[None, None, :] - shift[:, 1, None, None]  # (T, 1, S)
+    cos = np.cos(rotation)[:, None, None]
+    sin = np.sin(rotation)[:, None, None]
+    zoom = scale[:, None, None]
+    # The inverse of the objects' mapping in _paint_object: frame -> canvas.
+    u = (cos * dx + sin * dy) / zoom
+    v = (cos * dy - sin * dx) / zoom
+    reach = max(np.abs(u).max(), np.abs(v).max())
+    extent = int(np.ceil(2.0 * reach)) + 4
+    canvas = _background(looks_rng, size, extent)
+    middle = extent / 2.0 - 0.5
+    return _sample_bilinear(canvas, v + middle, u + middle).astype(np.float32)
+
+
 def render_action_clip(
-    seed: np.random.SeedSequence, pattern: int, num_frames: int, size: int
+    seed: np.random.SeedSequence,
+    pattern: int,
+    num_frames: int,
+    size: int,
+    camera_motion: bool = False,
 ) -> np.ndarray:
     """Render one synthetic action clip (see the module docstring).
 
     Parameters
     ----------
     seed : np.random.SeedSequence
-        The clip's seed; its two children drive the appearance and the motion.
+        The clip's seed; its children drive the appearance, the objects' motion
+        and the camera's.
     pattern : int
         Index into :data:`MOTION_PATTERNS`.
     num_frames, size : int
         Clip length and frame side (frames are square).
+    camera_motion : bool
+        Move the background with the pattern too (drawn like one more object's
+        motion), so that the whole frame carries the class's motion.
 
     Returns
     -------
     np.ndarray
         uint8 ``(num_frames, size, size, 3)``.
     """
-    appearance_seed, motion_seed = seed.spawn(2)
+    # The third child exists only for camera motion; spawning it leaves the
+    # first two (and so the clips without camera motion) unchanged.
+    appearance_seed, motion_seed, camera_seed = seed.spawn(3)
     looks_rng = np.random.default_rng(appearance_seed)
     motion_rng = np.random.default_rng(motion_seed)
-    background = _background(looks_rng, size)
-    frames = np.repeat(background[None], num_frames, axis=0)
+    if camera_motion:
+        camera_rng = np.random.default_rng(camera_seed)
+        frames = _moving_background(
+            looks_rng, camera_rng, MOTION_PATTERNS[pattern], num_frames, size
+        )
+    else:
+        background = _background(looks_rng, size)
+        frames = np.repeat(background[None], num_frames, axis=0)
     looks = [
         _object_appearance(looks_rng, size)
         for _ in range(int(looks_rng.integers(1, 4)))
@@ -283,6 +356,7 @@ def make_synthetic_action_videos(
     frames: int,
     size: int,
     name_prefix: str = "",
+    camera_motion: bool = False,
 ) -> list[InMemoryActionVideo]:
     """Generate labelled synthetic action clips, deterministically from ``seed``.
 
@@ -305,6 +379,9 @@ def make_synthetic_action_videos(
         Frame height and width (>= 16).
     name_prefix : str
         Clip ``i`` of class ``c`` is named ``f"class_{c:02d}/{prefix}video_{i:03d}"``.
+    camera_motion : bool
+        Move the backgrounds with the class's pattern too
+        (see :func:`render_action_clip`).
 
     Returns
     -------
@@ -337,7 +414,7 @@ def make_synthetic_action_videos(
                 InMemoryActionVideo(
                     f"{class_name}/{name_prefix}video_{index:03d}",
                     label,
-                    render_action_clip(clip_seed, label, frames, size),
+                    render_action_clip(clip_seed, label, frames, size, camera_motion),
                 )
             )
     return videos
@@ -350,10 +427,12 @@ def synthetic_action_splits(
     test_per_class: int,
     frames: int,
     size: int,
+    camera_motion: bool = False,
 ) -> tuple[list[InMemoryActionVideo], list[InMemoryActionVideo]]:
     """Generate the synthetic training clips and the held-out test clips.
 
-    The splits come from disjoint seed streams (``SeedSequence(seed).spawn(2)``).
+    The splits come from disjoint seed streams (``SeedSequence(seed).spawn(2)``);
+    ``camera_motion`` is passed to :func:`make_synthetic_action_videos`.
 
     Returns
     -------
@@ -365,10 +444,10 @@ def synthetic_action_splits(
     require_int(train_per_class, "synthetic.train-per-class", 1)
     require_int(test_per_class, "synthetic.test-per-class", 0)
     train = make_synthetic_action_videos(
-        train_seed, num_classes, train_per_class, frames, size, "train_"
+        train_seed, num_classes, train_per_class, frames, size, "train_", camera_motion
     )
     test = make_synthetic_action_videos(
-        test_seed, num_classes, test_per_class, frames, size, "test_"
+        test_seed, num_classes, test_per_class, frames, size, "test_", camera_motion
     )
     return train, test
 
@@ -381,6 +460,7 @@ def write_synthetic_action_dataset(
     test_per_class: int = 5,
     frames: int = 32,
     size: int = 80,
+    camera_motion: bool = False,
 ) -> Path:
     """Write the clips of :func:`synthetic_action_splits` in the prepared layout.
 
@@ -393,7 +473,7 @@ def write_synthetic_action_dataset(
     ----------
     out : str or Path
         Output folder; must not exist yet or be empty.
-    seed, num_classes, train_per_class, test_per_class, frames, size
+    seed, num_classes, train_per_class, test_per_class, frames, size, camera_motion
         As for :func:`synthetic_action_splits`.
 
     Returns
@@ -408,7 +488,7 @@ def write_synthetic_action_dataset(
     """
     out = require_empty_folder(out, "the synthetic action dataset")
     train, test = synthetic_action_splits(
-        seed, num_classes, train_per_class, test_per_class, frames, size
+        seed, num_classes, train_per_class, test_per_class, frames, size, camera_motion
     )
     for video in (*train, *test):
         folder = video_frame_folder(out, video.name)
