@@ -40,6 +40,7 @@ class SSLConfig:
     num_patches: int = dataclasses.field(metadata=at_least(1))
     batch_size: int = dataclasses.field(metadata=at_least(1))
     lr: float = dataclasses.field(metadata=at_least(0.0))
+    lr_decay_at: float = dataclasses.field(metadata=in_unit_interval())
     momentum: float = dataclasses.field(metadata=at_least(0.0))
     weight_decay: float = dataclasses.field(metadata=at_least(0.0))
     grad_clip: float = dataclasses.field(metadata=at_least(0.0))

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from fedvideo.config import ConfigError, FederationConfig, parse_section
 from fedvideo.data.partition import partition_iid_shuffled, select_partition
 from fedvideo.fl.client_info import ClientInfo, read_node_data
+from fedvideo.fl.schedules import global_progress, step_lr
 from fedvideo.fl.task import EvalResult, LocalTraining, PlotSpec, RoundInfo, Task
 from fedvideo.fl.training import autocast_for, epoch_batches, shuffled_loader
 from fedvideo.tasks.ssl.config import CtPConfig, SSLConfig, SyntheticActionConfig
@@ -211,17 +212,31 @@ class SSLTask(Task):
             momentum=cfg.momentum,
             weight_decay=cfg.weight_decay,
         )
+        num_steps = self.local_step_count(len(loader))
         return LocalTraining(
             batches=epoch_batches(loader),
-            num_steps=self.local_step_count(len(loader)),
+            num_steps=num_steps,
             num_examples=len(dataset),
             loss_fn=self.pretext.loss_fn,
             optimizer=optimizer,
-            lr_at=lambda step: self.pretext.lr,
+            lr_at=lambda step: self.learning_rate(round_info, step, num_steps),
             grad_clip=cfg.grad_clip or None,
             metrics=self.pretext.round_metrics(progress),
             finish=lambda: self._keep_head(model, local_state),
         )
+
+    def learning_rate(self, round_info: RoundInfo, step: int, num_steps: int) -> float:
+        """Return the pretext's rate, ÷ 10 after ``ssl.lr-decay-at`` of all training.
+
+        Progress counts rounds and the local steps within one, so clients need
+        no state for the schedule; ``ssl.lr-decay-at = 0`` keeps the rate constant.
+        """
+        if not self.config.lr_decay_at:
+            return self.pretext.lr
+        progress = global_progress(
+            round_info.server_round, round_info.num_rounds, step, num_steps
+        )
+        return step_lr(progress, self.pretext.lr, (self.config.lr_decay_at,))
 
     def resume_warning(self) -> str | None:
         """Warn that the clients' own pretext heads do not survive a resume."""

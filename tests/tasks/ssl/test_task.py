@@ -249,6 +249,20 @@ def test_bad_ctp_settings_name_the_key(key, value):
         _task(**{key: value})
 
 
+def test_lr_decay_at_divides_the_rate_after_that_share_of_all_rounds():
+    constant, _ = _task(**{"ssl.lr": 0.02})
+    assert constant.learning_rate(RoundInfo(4, 4), 9, 10) == pytest.approx(0.02)
+    task, _ = _task(**{"ssl.lr": 0.02, "ssl.lr-decay-at": 0.5})
+    # 4 rounds of 10 steps: progress (round - 1 + step / 10) / 4.
+    rates = [
+        task.learning_rate(RoundInfo(server_round, 4), step, 10)
+        for server_round, step in ((1, 0), (2, 9), (3, 0), (4, 9))
+    ]
+    assert rates == pytest.approx([0.02, 0.02, 0.002, 0.002])
+    with pytest.raises(ConfigError, match="ssl.lr-decay-at"):
+        _task(**{"ssl.lr-decay-at": 1.5})
+
+
 def test_curriculum_follows_the_round_number(monkeypatch):
     task, _ = _task(**{"ssl.ctp.curriculum": 0.5})
     client = ClientInfo(partition_id=0, num_partitions=2)
