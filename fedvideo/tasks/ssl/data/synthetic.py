@@ -19,6 +19,12 @@ generators, and the appearance generator never sees the class:
   oscillations of amplitude 8-18 % of the frame with periods of 8-16 frames,
   and orbits of radius 10-20 % at 0.15-0.3 rad/frame.
 
+* **Camera motion** (optional, ``camera_motion=True``): the background moves
+  with the class's pattern too, on a path drawn like one more object's
+  (shift, rotation, zoom about the frame centre), so that the whole frame
+  carries the class's motion, not only the objects. The camera draws from its
+  own seed, so clips without it are unchanged.
+
 Directions are those seen on screen (rows grow downwards); note that a
 horizontal flip maps e.g. ``translate-right`` to ``translate-left``.
 :func:`write_synthetic_action_dataset` writes clips in the prepared layout of
