@@ -43,7 +43,6 @@ from pathlib import Path
 
 import torch
 from flwr.common.logger import log
-from safetensors.torch import save_file
 from torch.utils.data import DataLoader
 
 from fedvideo.config import default_run_config, parse_section
@@ -60,7 +59,7 @@ from fedvideo.tasks.ssl.downstream import retrieval
 from fedvideo.tasks.ssl.losses import ctp_batch_loss
 from fedvideo.tasks.ssl.models.ctp import OFFICIAL_FC_INIT_STD, CtPModel
 from fedvideo.tasks.ssl.pretext import CtPPretext
-from fedvideo.utils import atomic_write, select_device, set_seed
+from fedvideo.utils import atomic_write, save_weights, select_device, set_seed
 
 __all__ = ["add_arguments", "probe_loss", "run"]
 
@@ -227,7 +226,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="0 = torch default")
-    parser.add_argument("--out-dir", type=Path, help="write probe.json and a plot")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        help="write probe.json, a plot and the trained backbone.safetensors",
+    )
     parser.set_defaults(**CPU_RECIPE)
 
 
@@ -511,10 +514,7 @@ def _write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps({**line, "curve": curve}, indent=2) + "\n"
     atomic_write(out_dir / "probe.json", lambda tmp: Path(tmp).write_text(text))
-    tensors = {name: tensor.contiguous() for name, tensor in backbone.items()}
-    atomic_write(
-        out_dir / "backbone.safetensors", lambda tmp: save_file(tensors, str(tmp))
-    )
+    save_weights(backbone, out_dir / "backbone.safetensors")
     if curve:
         steps = [c["step"] for c in curve]
         line_plot(
