@@ -8,13 +8,16 @@ the final held-out value over the group's runs. With ``--paired
 strategy=fedavg`` a second table gives, per group, the mean ± std over seeds
 of the difference to the run with the same settings and seed but that
 strategy: the comparison that seed-to-seed variance (other data, other
-initial weights) does not blur.
+initial weights) does not blur. With ``--gain-over-round 0`` each metric is
+also reported at that round (the initial model, e.g. the random backbone of
+a self-supervised run) and the final value's gain over it, per run.
 
 Usage::
 
     fedvideo seeds outputs/hetero/*/ --metrics psnr "psnr fine" \
         --baseline-metric psnr_bicubic --paired strategy=fedavg \
         --plot docs/results/hetero.png --json docs/results/hetero.json
+    fedvideo seeds outputs/*_ssl_*/ --metrics R@1 R@5 --gain-over-round 0
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "add_arguments",
     "gain_metrics",
     "group_runs",
+    "with_round_gains",
     "paired_rows",
     "run",
     "seed_rows",
@@ -210,6 +214,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also tabulate each group's difference to the run with the same "
         "settings and seed but KEY=VALUE (e.g. strategy=fedavg)",
     )
+    parser.add_argument(
+        "--gain-over-round",
+        type=int,
+        metavar="ROUND",
+        help="also report each metric at this round (0: the initial model) and "
+        "the final value's gain over it, per run",
+    )
     parser.add_argument("--plot", type=Path, help="bar plot of the first metric")
     parser.add_argument("--json", type=Path, help="write the rows here")
 
@@ -227,6 +238,11 @@ def run(args: argparse.Namespace) -> int:
         metrics += [f"{m} - {args.baseline_metric}" for m in compared]
         if plotted in compared:
             plotted = f"{plotted} - {args.baseline_metric}"
+    if args.gain_over_round is not None:
+        reference = args.gain_over_round
+        runs = [with_round_gains(r, metrics, reference) for r in runs]
+        metrics += [f"{m} round {reference}" for m in args.metrics]
+        metrics += [f"{m} - round {reference}" for m in args.metrics]
     rows = seed_rows(group_runs(runs), metrics)
     print(seeds_table(rows, metrics))
     output: dict[str, Any] | list = rows
@@ -283,5 +299,41 @@ def _with_gains(
             if metric in evaluation and reference in evaluation:
                 gain = evaluation[metric] - evaluation[reference]
                 evaluation[f"{metric} - {baseline}"] = gain
+        rounds.append({**entry, "evaluation": evaluation})
+    return {**results, "rounds": rounds}
+
+
+def with_round_gains(
+    results: Mapping[str, Any], metrics: Sequence[str], reference: int
+) -> dict[str, Any]:
+    """Add each metric's value at round ``reference`` and the gain over it.
+
+    Every evaluated round gets ``"<metric> round <reference>"`` (the value at
+    that round) and ``"<metric> - round <reference>"`` (its own value minus
+    it), so the final row of a run holds the initial value and the gain.
+
+    Raises
+    ------
+    CommandError
+        If a run has no evaluation of a metric at round ``reference``.
+    """
+    evaluated = {r["round"]: r.get("evaluation", {}) for r in results["rounds"]}
+    initial = evaluated.get(reference, {})
+    missing = [m for m in metrics if m not in initial]
+    if missing:
+        seed = results["config"].get("seed")
+        raise CommandError(
+            f"--gain-over-round {reference}: the run of seed {seed} has no "
+            f"evaluation of {', '.join(missing)} at round {reference}"
+        )
+    rounds = []
+    for entry in results["rounds"]:
+        evaluation = dict(entry.get("evaluation", {}))
+        for metric in metrics:
+            if metric in evaluation:
+                evaluation[f"{metric} round {reference}"] = initial[metric]
+                evaluation[f"{metric} - round {reference}"] = (
+                    evaluation[metric] - initial[metric]
+                )
         rounds.append({**entry, "evaluation": evaluation})
     return {**results, "rounds": rounds}

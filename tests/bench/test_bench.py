@@ -3,6 +3,7 @@
 import argparse
 import json
 
+import numpy as np
 import pytest
 from safetensors.torch import load_file
 
@@ -24,9 +25,10 @@ def test_ssl_step_benchmark_prints_json(capsys):
 
 
 def _tiny_ctp_probe(out_dir, steps: int, *options: str) -> list[str]:
-    """Arguments of a ctp-probe on 4 training videos of 16 frames, 32-px crops."""
+    """Arguments of a ctp-probe on 6 videos of 16 frames (4 in the gallery), 32 px."""
     return [
         "ctp-probe", "--classes", "2", "--train-per-class", "2",
+        "--extra-pretrain-per-class", "1",
         "--test-per-class", "1", "--video-frames", "16", "--video-size", "37",
         "--crop-size", "32", "--batch-size", "2", "--steps", str(steps),
         "--log-every", "2", "--probe-clips", "2", "--eval-clips", "1",
@@ -40,6 +42,7 @@ def test_ctp_probe_trains_scores_and_writes_its_outputs(capsys, tmp_path):
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "ctp-probe" and result["steps_done"] == 3
+    assert result["pretraining_videos"] == 6 and result["queries"] == 2
     settings = result["settings"]
     assert settings["paste_prob"] == settings["min_opacity"] == 1.0
     assert settings["soft_edge_prob"] == 0.0 and settings["head_init_std"] == 0.002
@@ -105,6 +108,25 @@ def test_ctp_probe_rejects_bad_settings(capsys):
         main(["ctp-probe", "--curriculum", "2"])
     with pytest.raises(SystemExit, match="--decay-at"):
         main(["ctp-probe", "--schedule", "step", "--decay-at", "0"])
+    with pytest.raises(SystemExit, match="--extra-pretrain-per-class must be >= 0"):
+        main(["ctp-probe", "--extra-pretrain-per-class", "-1"])
+
+
+def test_ctp_probe_pretrains_on_more_videos_of_the_gallery_stream():
+    parser = argparse.ArgumentParser()
+    ctp_probe.add_arguments(parser)
+    args = parser.parse_args(
+        ["--classes", "2", "--train-per-class", "2", "--extra-pretrain-per-class", "1",
+         "--video-frames", "4", "--video-size", "16", "--test-per-class", "1"]
+    )  # fmt: skip
+    gallery, _ = ctp_probe._videos(args, args.seed)
+    videos = ctp_probe._pretraining_videos(args, gallery)
+    assert len(videos) == 6 and {v.label for v in videos} == {0, 1}
+    frames = {v.name: v.read_frames(range(4)) for v in videos}
+    for video in gallery:  # the gallery's videos are among them, unchanged
+        assert np.array_equal(frames[video.name], video.read_frames(range(4)))
+    args.extra_pretrain_per_class = 0
+    assert ctp_probe._pretraining_videos(args, gallery) is gallery
 
 
 def test_ctp_probe_step_schedule_divides_the_rate_after_each_share():

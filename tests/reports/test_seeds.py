@@ -6,7 +6,14 @@ import math
 import pytest
 
 from fedvideo.cli import main
-from fedvideo.reports.seeds import gain_metrics, group_runs, paired_rows, seed_rows
+from fedvideo.reports.seeds import (
+    gain_metrics,
+    group_runs,
+    paired_rows,
+    seed_rows,
+    with_round_gains,
+)
+from fedvideo.utils import CommandError
 
 
 def _run(strategy: str, seed: int, psnr: float, fine: float) -> dict:
@@ -125,3 +132,26 @@ def test_command_prints_and_writes_the_paired_table(tmp_path, capsys):
     assert written["paired_with"] == "strategy=fedavg"
     assert written["differences"][0]["pairs"] == 2
     assert main(["seeds", *paths, "--paired", "strategy"]) == 2
+
+
+def test_round_gains_hold_the_initial_value_and_the_final_gain():
+    run = with_round_gains(RUNS[1], ["psnr"], 0)
+    final = run["rounds"][-1]["evaluation"]
+    assert final["psnr round 0"] == 21.0
+    assert final["psnr - round 0"] == pytest.approx(1.5)
+    assert RUNS[1]["rounds"][-1]["evaluation"].keys().isdisjoint({"psnr round 0"})
+    with pytest.raises(
+        CommandError, match="seed 1 has no evaluation of psnr at round 2"
+    ):
+        with_round_gains(RUNS[1], ["psnr"], 2)
+
+
+def test_command_reports_the_gain_over_round_zero(tmp_path, capsys):
+    paths = []
+    for i, run in enumerate(RUNS[:2]):
+        (tmp_path / f"run{i}.json").write_text(json.dumps(run))
+        paths.append(str(tmp_path / f"run{i}.json"))
+    assert main(["seeds", *paths, "--metrics", "psnr", "--gain-over-round", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "| psnr | psnr round 0 | psnr - round 0 |" in out
+    assert "| strategy=fedvsr | 1 | 22.500 ± nan | 21.000 ± nan | 1.500 ± nan |" in out

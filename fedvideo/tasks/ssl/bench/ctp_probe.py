@@ -21,11 +21,14 @@ Progress goes to the log (stderr) every ``--log-every`` steps. With
 training loss against the no-motion loss are written there too. Training stops
 early, and says so, when ``--max-minutes`` is reached.
 
-The defaults are the official CtP settings at the ssl task's 64-px crops
-(SGD 0.01, the official augmentation and head initialisation). The options
-that vary them (crop, batch, learning rate and schedule, head initialisation,
-patch speed, pasting probability, opacity and soft edges) and what each
-changed on 2 CPU cores are in docs/fedvssl.md. ``--fixed-batch`` trains on a
+The defaults are the CPU recipe of docs/fedvssl.md (:data:`CPU_RECIPE`);
+every option's help names its official value. The ladder of settings that led
+to it (crop, batch, learning rate and schedule, head initialisation, patch
+speed, content and trajectory, background contrast, camera motion, pasting
+probability, opacity and soft edges) and what each changed on 2 CPU cores is
+in docs/fedvssl.md. ``--extra-pretrain-per-class`` pretrains on more videos
+of the training stream than the retrieval gallery holds (the gallery stays
+the first ``--train-per-class`` of each class). ``--fixed-batch`` trains on a
 single batch: a check that the loss can fall below the no-motion baseline at
 all, i.e. that the gradient reaches the backbone.
 """
@@ -71,15 +74,17 @@ R1_TARGET_GAIN = 10.0
 RETRIEVAL_SEED_STEP = 1000
 
 #: The probe's defaults: the CPU recipe of docs/fedvssl.md. Synthetic videos
-#: whose backgrounds move with the class's motion (16 training videos per
-#: class); one solid, opaque patch moving at constant velocity (1.2 px per
-#: frame at 32 px), on backgrounds whose contrast rises from flat grey to the
-#: full clip over the first 40 % of the steps (the curriculum); 32-px crops,
-#: batches of 8, SGD 0.01 divided by 10 for the last 15 % of the steps. Every
-#: option's help names its official value.
+#: whose backgrounds move with the class's motion, pretraining on 64 per class
+#: (the retrieval gallery: the first 16 of each class); one solid, opaque
+#: patch moving at constant velocity (1.2 px per frame at 32 px), on
+#: backgrounds whose contrast rises from flat grey to the full clip over the
+#: first 40 % of the steps (the curriculum); 32-px crops, batches of 8, SGD
+#: 0.01 divided by 10 for the last 15 % of the steps. Every option's help
+#: names its official value.
 CPU_RECIPE: dict[str, object] = {
     "video_size": 37,
     "train_per_class": 16,
+    "extra_pretrain_per_class": 48,
     "camera_motion": True,
     "crop_size": 32,
     "batch_size": 8,
@@ -107,7 +112,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synthetic = parse_section(config, SyntheticActionConfig, "synthetic-action")
     data = parser.add_argument_group("synthetic action videos")
     data.add_argument("--classes", type=int, default=synthetic.classes)
-    data.add_argument("--train-per-class", type=int, default=synthetic.train_per_class)
+    data.add_argument(
+        "--train-per-class",
+        type=int,
+        default=synthetic.train_per_class,
+        help="training videos per class: the retrieval gallery",
+    )
+    data.add_argument(
+        "--extra-pretrain-per-class",
+        type=int,
+        help="pretrain on this many more videos per class of the training "
+        "stream than the gallery holds (0: the gallery's only)",
+    )
     data.add_argument(
         "--test-per-class",
         type=int,
@@ -293,6 +309,28 @@ def _videos(
     )
 
 
+def _pretraining_videos(
+    args: argparse.Namespace, gallery: list[ActionVideo]
+) -> list[ActionVideo]:
+    """Return the videos to pretrain on: ``gallery`` and the extra ones.
+
+    Video ``i`` of a class depends only on the seed, the class and ``i``, so the
+    larger set holds the gallery's videos as its first ones of each class.
+    """
+    if args.extra_pretrain_per_class == 0:
+        return gallery
+    videos, _ = synthetic_action_splits(
+        seed=args.seed,
+        num_classes=args.classes,
+        train_per_class=args.train_per_class + args.extra_pretrain_per_class,
+        test_per_class=0,
+        frames=args.video_frames,
+        size=args.video_size,
+        camera_motion=args.camera_motion,
+    )
+    return videos
+
+
 def _mean_recall(scores: Sequence[dict[str, float]], key: str) -> float:
     return statistics.fmean(s[key] for s in scores)
 
@@ -332,6 +370,8 @@ def _check(args: argparse.Namespace) -> None:
     ):
         if getattr(args, name) < 1:
             raise SystemExit(f"ctp-probe: --{name.replace('_', '-')} must be >= 1")
+    if args.extra_pretrain_per_class < 0:
+        raise SystemExit("ctp-probe: --extra-pretrain-per-class must be >= 0")
     if not all(0 < share <= 1 for share in args.decay_at):
         raise SystemExit("ctp-probe: --decay-at shares must be in (0, 1]")
     if args.num_frames < 16:
@@ -415,8 +455,10 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     log(INFO, "ctp-probe: probe loss %.4f, no motion %.4f", loss_start, loss_no_motion)
     random_scores = scores(random_backbone)
 
+    pretraining_videos = _pretraining_videos(args, train_videos)
+    log(INFO, "ctp-probe: pretraining on %d videos", len(pretraining_videos))
     dataset = CtPTrainClips(
-        train_videos, args.num_frames, args.crop_size, args.seed, augment
+        pretraining_videos, args.num_frames, args.crop_size, args.seed, augment
     )
     batches = epoch_batches(
         shuffled_loader(dataset, args.batch_size, args.seed, device)
@@ -495,6 +537,7 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         "train_no_motion_last": round(curve[-1]["no_motion"], 4) if curve else None,
         **_recall_summary("random", random_scores),
         **_recall_summary("trained", trained_scores),
+        "pretraining_videos": len(pretraining_videos),
         "queries": len(test_videos),
         "retrieval_seeds": len(retrieval_sets),
         "minutes": round((time.perf_counter() - started) / 60, 2),
