@@ -39,11 +39,11 @@ __all__ = [
     "add_arguments",
     "gain_metrics",
     "group_runs",
-    "with_round_gains",
     "paired_rows",
     "run",
     "seed_rows",
     "seeds_table",
+    "with_round_gains",
 ]
 
 #: Run-config keys that do not make two runs different experiments.
@@ -240,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
             plotted = f"{plotted} - {args.baseline_metric}"
     if args.gain_over_round is not None:
         reference = args.gain_over_round
-        runs = [with_round_gains(r, metrics, reference) for r in runs]
+        runs = [with_round_gains(r, args.metrics, reference) for r in runs]
         metrics += [f"{m} round {reference}" for m in args.metrics]
         metrics += [f"{m} - round {reference}" for m in args.metrics]
     rows = seed_rows(group_runs(runs), metrics)

@@ -155,3 +155,18 @@ def test_command_reports_the_gain_over_round_zero(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| psnr | psnr round 0 | psnr - round 0 |" in out
     assert "| strategy=fedvsr | 1 | 22.500 ± nan | 21.000 ± nan | 1.500 ± nan |" in out
+
+
+def test_gain_over_round_takes_the_given_metrics_beside_a_baseline(tmp_path, capsys):
+    run = _run("fedavg", 1, 22.0, 19.0)
+    run["rounds"][0]["evaluation"] = {"psnr": 20.0}  # no bicubic score at round 0
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    argv = ["seeds", str(tmp_path / "run.json"), "--metrics", "psnr"]
+    argv += ["--baseline-metric", "psnr_bicubic", "--gain-over-round", "0"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| psnr | psnr - psnr_bicubic | psnr round 0 | psnr - round 0 |" in out
+    assert (
+        "| all runs | 1 | 22.000 ± nan | 1.000 ± nan | 20.000 ± nan | 2.000 ± nan |"
+        in out
+    )
