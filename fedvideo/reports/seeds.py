@@ -26,7 +26,7 @@ import argparse
 import json
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -290,17 +290,16 @@ def _with_gains(
 
     The baseline of a per-domain metric ``"psnr fine"`` is ``"<baseline> fine"``.
     """
-    rounds = []
-    for entry in results["rounds"]:
-        evaluation = dict(entry.get("evaluation", {}))
+
+    def add_gains(evaluation: dict[str, Any]) -> None:
         for metric in metrics:
             suffix = metric.partition(" ")[2]
             reference = f"{baseline} {suffix}" if suffix else baseline
             if metric in evaluation and reference in evaluation:
                 gain = evaluation[metric] - evaluation[reference]
                 evaluation[f"{metric} - {baseline}"] = gain
-        rounds.append({**entry, "evaluation": evaluation})
-    return {**results, "rounds": rounds}
+
+    return _extend_evaluations(results, add_gains)
 
 
 def with_round_gains(
@@ -326,14 +325,25 @@ def with_round_gains(
             f"--gain-over-round {reference}: the run of seed {seed} has no "
             f"evaluation of {', '.join(missing)} at round {reference}"
         )
-    rounds = []
-    for entry in results["rounds"]:
-        evaluation = dict(entry.get("evaluation", {}))
+
+    def add_gains(evaluation: dict[str, Any]) -> None:
         for metric in metrics:
             if metric in evaluation:
                 evaluation[f"{metric} round {reference}"] = initial[metric]
                 evaluation[f"{metric} - round {reference}"] = (
                     evaluation[metric] - initial[metric]
                 )
+
+    return _extend_evaluations(results, add_gains)
+
+
+def _extend_evaluations(
+    results: Mapping[str, Any], add: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Return a copy of ``results`` with ``add`` applied to each round's evaluation."""
+    rounds = []
+    for entry in results["rounds"]:
+        evaluation = dict(entry.get("evaluation", {}))
+        add(evaluation)
         rounds.append({**entry, "evaluation": evaluation})
     return {**results, "rounds": rounds}
