@@ -38,12 +38,20 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     ------
     FileNotFoundError
         If there is no results file at that place.
+    CommandError
+        If the file is not a run's results (JSON with ``rounds``), e.g. a
+        table written by ``fedvideo seeds --json`` caught by a glob.
     """
     path = Path(run_dir)
     path = path / "results.json" if path.is_dir() else path
     if not path.is_file():
         raise FileNotFoundError(f"no results.json at {path}")
-    results = json.loads(path.read_text())
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{path} is not JSON: {error}") from error
+    if not isinstance(results, dict) or "rounds" not in results:
+        raise CommandError(f"{path} is not a run's results.json (no 'rounds')")
     results["status"] = run_status(path.parent, results)
     return results
 

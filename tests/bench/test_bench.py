@@ -116,17 +116,17 @@ def test_ctp_probe_pretrains_on_more_videos_of_the_gallery_stream():
     parser = argparse.ArgumentParser()
     ctp_probe.add_arguments(parser)
     args = parser.parse_args(
-        ["--classes", "2", "--train-per-class", "2", "--extra-pretrain-per-class", "1",
-         "--video-frames", "4", "--video-size", "16", "--test-per-class", "1"]
+        ["--classes", "2", "--train-per-class", "2", "--video-frames", "4",
+         "--video-size", "16", "--test-per-class", "1"]
     )  # fmt: skip
-    gallery, _ = ctp_probe._videos(args, args.seed)
-    videos = ctp_probe._pretraining_videos(args, gallery)
+    gallery, test = ctp_probe._videos(args, args.seed)
+    videos, same_test = ctp_probe._videos(args, args.seed, extra_per_class=1)
     assert len(videos) == 6 and {v.label for v in videos} == {0, 1}
-    frames = {v.name: v.read_frames(range(4)) for v in videos}
-    for video in gallery:  # the gallery's videos are among them, unchanged
-        assert np.array_equal(frames[video.name], video.read_frames(range(4)))
-    args.extra_pretrain_per_class = 0
-    assert ctp_probe._pretraining_videos(args, gallery) is gallery
+    assert [v.name for v in same_test] == [v.name for v in test]
+    first = ctp_probe._first_per_class(videos, args.train_per_class)
+    assert [v.name for v in first] == [v.name for v in gallery]
+    for video, alone in zip(first, gallery, strict=True):  # the same clips
+        assert np.array_equal(video.read_frames(range(4)), alone.read_frames(range(4)))
 
 
 def test_ctp_probe_step_schedule_divides_the_rate_after_each_share():

@@ -43,3 +43,13 @@ def test_compare_table_and_plot(tmp_path, capsys):
     assert "| A | 2 | 23.000 | 0.6000 | 22.000 | 0.5900 | +1.000 | 30 |" in out
     assert "| B | 2 | 23.500 |" in out
     assert plot.stat().st_size > 0
+
+
+def test_a_file_that_is_not_a_run_is_named_in_the_error(tmp_path, capsys):
+    table = tmp_path / "seeds.json"
+    table.write_text(json.dumps([{"group": "a", "runs": 2}]))
+    broken = tmp_path / "cut.json"
+    broken.write_text('{"rounds": [')
+    for path in (table, broken):
+        assert main(["compare", str(path)]) == 2
+        assert str(path) in capsys.readouterr().err

@@ -36,6 +36,7 @@ all, i.e. that the gradient reaches the backbone.
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import json
 import statistics
@@ -295,13 +296,18 @@ def _probe_clips(
 
 
 def _videos(
-    args: argparse.Namespace, seed: int
+    args: argparse.Namespace, seed: int, extra_per_class: int = 0
 ) -> tuple[list[ActionVideo], list[ActionVideo]]:
-    """Training and test videos of the synthetic action set of ``seed``."""
+    """Training and test videos of the synthetic action set of ``seed``.
+
+    ``extra_per_class`` more training videos are drawn per class; video ``i`` of
+    a class depends only on the seed, the class and ``i``, so the first
+    ``args.train_per_class`` of each class are the same with or without them.
+    """
     return synthetic_action_splits(
         seed=seed,
         num_classes=args.classes,
-        train_per_class=args.train_per_class,
+        train_per_class=args.train_per_class + extra_per_class,
         test_per_class=args.test_per_class,
         frames=args.video_frames,
         size=args.video_size,
@@ -309,26 +315,15 @@ def _videos(
     )
 
 
-def _pretraining_videos(
-    args: argparse.Namespace, gallery: list[ActionVideo]
-) -> list[ActionVideo]:
-    """Return the videos to pretrain on: ``gallery`` and the extra ones.
-
-    Video ``i`` of a class depends only on the seed, the class and ``i``, so the
-    larger set holds the gallery's videos as its first ones of each class.
-    """
-    if args.extra_pretrain_per_class == 0:
-        return gallery
-    videos, _ = synthetic_action_splits(
-        seed=args.seed,
-        num_classes=args.classes,
-        train_per_class=args.train_per_class + args.extra_pretrain_per_class,
-        test_per_class=0,
-        frames=args.video_frames,
-        size=args.video_size,
-        camera_motion=args.camera_motion,
-    )
-    return videos
+def _first_per_class(videos: Sequence[ActionVideo], count: int) -> list[ActionVideo]:
+    """Return the first ``count`` videos of each class, in their order."""
+    taken: collections.Counter[int] = collections.Counter()
+    first = []
+    for video in videos:
+        if taken[video.label] < count:
+            taken[video.label] += 1
+            first.append(video)
+    return first
 
 
 def _mean_recall(scores: Sequence[dict[str, float]], key: str) -> float:
@@ -397,7 +392,11 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
-    train_videos, test_videos = _videos(args, args.seed)
+    # Pretraining on the gallery's videos and the extra ones of the same stream.
+    pretraining_videos, test_videos = _videos(
+        args, args.seed, args.extra_pretrain_per_class
+    )
+    train_videos = _first_per_class(pretraining_videos, args.train_per_class)
     # Retrieval on the training videos' set and on fresh sets of other seeds.
     retrieval_sets = [(train_videos, test_videos)] + [
         _videos(args, args.seed + RETRIEVAL_SEED_STEP * k)
@@ -455,7 +454,6 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
     log(INFO, "ctp-probe: probe loss %.4f, no motion %.4f", loss_start, loss_no_motion)
     random_scores = scores(random_backbone)
 
-    pretraining_videos = _pretraining_videos(args, train_videos)
     log(INFO, "ctp-probe: pretraining on %d videos", len(pretraining_videos))
     dataset = CtPTrainClips(
         pretraining_videos, args.num_frames, args.crop_size, args.seed, augment
