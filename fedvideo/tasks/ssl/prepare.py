@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -150,7 +151,11 @@ def _decode_all(
             except DatasetError as err:
                 finish(video, err)
     else:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        # Spawned, not forked: a worker forked from a parent that already runs
+        # threads (PyTorch, PyAV, logging) can start holding one of their locks
+        # and wait forever (seen once in CI, a 2-worker test hung 16 minutes).
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=args.workers, mp_context=spawn) as pool:
             futures = {
                 pool.submit(decode, video.video_path, folder): video
                 for video, folder in pending
