@@ -9,11 +9,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fedvideo.data.errors import read_json_file
 from fedvideo.fl.results import run_status
 from fedvideo.reports.tables import line_plot, markdown_table
 from fedvideo.utils import CommandError
@@ -38,6 +38,8 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     ------
     FileNotFoundError
         If there is no results file at that place.
+    DatasetError
+        If the file cannot be read or is not valid JSON.
     CommandError
         If the file is not a run's results (JSON with ``rounds``), e.g. a
         table written by ``fedvideo seeds --json`` caught by a glob.
@@ -46,10 +48,7 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     path = path / "results.json" if path.is_dir() else path
     if not path.is_file():
         raise FileNotFoundError(f"no results.json at {path}")
-    try:
-        results = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise CommandError(f"{path} is not JSON: {error}") from error
+    results = read_json_file(path, "results file")
     if not isinstance(results, dict) or "rounds" not in results:
         raise CommandError(f"{path} is not a run's results.json (no 'rounds')")
     results["status"] = run_status(path.parent, results)
