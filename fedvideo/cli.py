@@ -3,6 +3,7 @@
 ::
 
     fedvideo prepare {vsr,synthetic-vsr,ssl,synthetic-ssl,pose,synthetic-pose} ...
+    fedvideo prepare {reds,vid4,ucf101,hmdb51,kinetics400,mpii} --check DIR
     fedvideo compare RUN ... [--plot FILE]        held-out metrics of runs
     fedvideo robustness RUN ... [--plot FILE]     final quality vs lost uploads
     fedvideo seeds RUN ... [--plot FILE]          mean ± std over seeds, per group
@@ -115,8 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser(command).parse_args(argv)
     try:
         if args.command == "prepare":
-            args.run(args)
-            return 0
+            return args.run(args) or 0  # the checks return their exit status
         return importlib.import_module(TOOLS[args.command][0]).run(args)
     except (CommandError, ConfigError, DatasetError, FileNotFoundError) as err:
         print(f"fedvideo {args.command}: error: {err}", file=sys.stderr)

@@ -16,12 +16,12 @@ from logging import ERROR
 
 from flwr.app import ArrayRecord, Context, Error, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 from torch import nn
 
 from fedvideo.fl.client_errors import INPUT_ERRORS, check_once, input_error_reason
 from fedvideo.fl.client_info import ClientInfo
+from fedvideo.fl.flower_compat import client_app_error_code
 from fedvideo.fl.task import RoundInfo, Task
 from fedvideo.fl.training import local_round
 from fedvideo.strategy import strategy_class
@@ -51,7 +51,7 @@ def _input_error_reply(msg: Message, context: Context, error: Exception) -> Mess
         client = f"node {context.node_id}"
     reason = input_error_reason(client, error)
     log(ERROR, "%s", reason)
-    error_record = Error(code=ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason=reason)
+    error_record = Error(code=client_app_error_code(), reason=reason)
     return Message(error_record, reply_to=msg)
 
 

@@ -12,9 +12,9 @@ from logging import ERROR, INFO, WARNING
 from flwr.app import ConfigRecord, Context
 from flwr.common.logger import log
 from flwr.serverapp import Grid, ServerApp
-from flwr.supercore.exit import add_exit_handler
 
 from fedvideo.fl.after_round import AfterRound
+from fedvideo.fl.flower_compat import add_exit_handler
 from fedvideo.fl.results import RunRecorder
 from fedvideo.fl.resume import start_point
 from fedvideo.strategies.base import FedVideoStrategy

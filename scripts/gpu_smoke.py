@@ -177,7 +177,7 @@ def _simulate(env: dict, task: str, settings: str, out: Path, gpu: bool) -> dict
     status = "not started"
     if match:
         listing = subprocess.run(
-            ["flwr", "ls", "--run-id", match[1], "--format", "json"],
+            ["flwr", "list", "--run-id", match[1], "--format", "json"],
             cwd=REPO,
             env=env,
             capture_output=True,

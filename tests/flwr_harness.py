@@ -228,6 +228,6 @@ def submit(
 
 def run_status(env: dict, run_id: str) -> str:
     """The run's status, e.g. ``finished:completed`` or ``running``."""
-    listing = json.loads(flwr(env, "ls", "--run-id", run_id, "--format", "json"))
+    listing = json.loads(flwr(env, "list", "--run-id", run_id, "--format", "json"))
     (run,) = listing["runs"]
     return run["status"]

@@ -27,9 +27,11 @@ from fedvideo.utils import atomic_write
 
 __all__ = [
     "VIDEO_SUFFIXES",
+    "VideoFileInfo",
     "VideoFrames",
     "decode_video_to_frames",
     "existing_frame_count",
+    "inspect_video_file",
     "read_video",
     "resize_short_side",
     "write_video",
@@ -93,6 +95,69 @@ def read_video(path: str | Path, max_frames: int | None = None) -> VideoFrames:
     if not frames:
         raise DatasetError(f"video file {path} has no decodable frames")
     return VideoFrames(np.stack(frames), fps)
+
+
+@dataclass(frozen=True)
+class VideoFileInfo:
+    """What :func:`inspect_video_file` found in a video file."""
+
+    frames: int  # packets (frames) of the first video stream
+    height: int
+    width: int
+
+
+def inspect_video_file(path: str | Path) -> VideoFileInfo:
+    """Check that a video file is whole, without decoding all of it.
+
+    The first frame is decoded; every other packet of the first video stream is
+    only read (demuxed), which costs little more than reading the file. A file
+    fails when it cannot be opened, has no video stream or no decodable first
+    frame, or holds fewer packets than its container declares: an AVI or MP4
+    download cut short. Containers that declare no frame count (Matroska, WebM)
+    are read to their end, so a cut there shows only as an error or a short
+    video.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file.
+
+    Returns
+    -------
+    VideoFileInfo
+        Frames (packets) read, and the first frame's height and width.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing, unreadable or truncated; the message names it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"video file {path} does not exist")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise DatasetError(f"video file {path} has no video stream")
+            stream = container.streams.video[0]
+            declared, packets, first = stream.frames, 0, None
+            for packet in container.demux(stream):
+                if packet.dts is None and packet.size == 0:
+                    continue  # the demuxer's end-of-stream marker
+                packets += 1
+                if first is None:
+                    first = next(iter(packet.decode()), None)
+            if first is None and packets:  # a decoder that holds frames back
+                first = next(iter(stream.codec_context.decode(None)), None)
+    except (av.FFmpegError, OSError, ValueError, EOFError) as err:
+        raise DatasetError(f"cannot read video file {path}: {err}") from err
+    if first is None:
+        raise DatasetError(f"video file {path} has no decodable frame")
+    if declared and packets < declared:
+        raise DatasetError(
+            f"video file {path} is truncated: {packets} of its {declared} frames"
+        )
+    return VideoFileInfo(packets, first.height, first.width)
 
 
 def write_video(

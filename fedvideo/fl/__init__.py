@@ -10,6 +10,8 @@
 * :mod:`~fedvideo.fl.results`, :mod:`~fedvideo.fl.checkpoint`,
   :mod:`~fedvideo.fl.resume`, :mod:`~fedvideo.fl.after_round`: the server's round
   bookkeeping (results on disk, round checkpoints, resuming a run).
+* :mod:`~fedvideo.fl.flower_compat`: the few Flower internals fedvideo uses,
+  each looked up in every location Flower has kept it in.
 
 Nothing here imports a task package: tasks depend on the core, never the reverse.
 """

@@ -265,6 +265,7 @@ class FedVideoStrategy(FedAvg):
         evaluate_fn: EvaluateFn | None = None,
         *,
         first_round: int = 1,
+        **flower_kwargs: Any,
     ) -> Result:
         """Flower's ``start``, or, with ``first_round > 1``, its resumed form.
 
@@ -273,12 +274,22 @@ class FedVideoStrategy(FedAvg):
         :meth:`load_state_dict`): rounds ``1..k`` and the round-0 evaluation
         are skipped, and rounds ``k+1..num_rounds`` run with their true numbers
         (see :class:`~fedvideo.strategies.rounds.ResumedRounds`).
+        Keyword arguments a later Flower adds to ``start`` (``flower_kwargs``)
+        are passed on unchanged.
         """
-        args = (grid, initial_arrays, num_rounds, timeout)
-        configs = (train_config, evaluate_config, evaluate_fn)
+        arguments = {
+            "grid": grid,
+            "initial_arrays": initial_arrays,
+            "num_rounds": num_rounds,
+            "timeout": timeout,
+            "train_config": train_config,
+            "evaluate_config": evaluate_config,
+            "evaluate_fn": evaluate_fn,
+            **flower_kwargs,
+        }
         if first_round == 1:
-            return super().start(*args, *configs)
-        return ResumedRounds(self, first_round).start(*args, *configs)
+            return super().start(**arguments)
+        return ResumedRounds(self, first_round).start(**arguments)
 
     def accept_replies(
         self, server_round: int, replies: Iterable[Message]

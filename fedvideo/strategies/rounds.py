@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from logging import INFO
+from typing import Any
 
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.common.logger import log
@@ -94,8 +95,13 @@ class ResumedRounds(Strategy):
         train_config: ConfigRecord | None = None,
         evaluate_config: ConfigRecord | None = None,
         evaluate_fn: EvaluateFn | None = None,
+        **flower_kwargs: Any,
     ) -> Result:
-        """Flower's ``start``; ``evaluate_fn`` skips the rounds done before."""
+        """Flower's ``start``; ``evaluate_fn`` skips the rounds done before.
+
+        Keyword arguments a later Flower adds to ``start`` (``flower_kwargs``)
+        are passed on unchanged.
+        """
 
         def evaluate_remaining(
             server_round: int, arrays: ArrayRecord
@@ -105,11 +111,12 @@ class ResumedRounds(Strategy):
             return evaluate_fn(server_round, arrays)
 
         return super().start(
-            grid,
-            initial_arrays,
-            num_rounds,
-            timeout,
-            train_config,
-            evaluate_config,
-            None if evaluate_fn is None else evaluate_remaining,
+            grid=grid,
+            initial_arrays=initial_arrays,
+            num_rounds=num_rounds,
+            timeout=timeout,
+            train_config=train_config,
+            evaluate_config=evaluate_config,
+            evaluate_fn=None if evaluate_fn is None else evaluate_remaining,
+            **flower_kwargs,
         )

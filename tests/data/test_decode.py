@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fedvideo.data.decode import read_video, write_video
+from fedvideo.data.decode import inspect_video_file, read_video, write_video
 from fedvideo.data.errors import DatasetError
 
 
@@ -51,3 +51,26 @@ def test_containers_follow_the_suffix(tmp_path):
     assert read_video(tmp_path / "clip.mkv").frames.shape[0] == 2
     with pytest.raises(DatasetError, match=r"clip.gif.*\.mkv"):
         write_video(tmp_path / "clip.gif", iter(_frames(2)), fps=25)
+
+
+@pytest.mark.parametrize("count", [2, 12])  # 2: the decoder holds both frames back
+def test_inspect_counts_frames_and_reads_the_first_one(tmp_path, count):
+    path = tmp_path / "clip.mp4"
+    write_video(path, _frames(count), fps=25)
+    info = inspect_video_file(path)
+    assert (info.frames, info.height, info.width) == (count, 32, 48)
+
+
+def test_inspect_finds_missing_garbled_and_cut_files(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        inspect_video_file(tmp_path / "absent.mp4")
+    garbled = tmp_path / "garbled.avi"
+    garbled.write_bytes(np.random.default_rng(0).bytes(4000))
+    with pytest.raises(DatasetError, match="garbled.avi"):
+        inspect_video_file(garbled)
+    path = tmp_path / "clip.mp4"
+    write_video(path, _frames(12), fps=25)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 3 // 4])  # an interrupted download
+    with pytest.raises(DatasetError, match="clip.mp4"):
+        inspect_video_file(path)

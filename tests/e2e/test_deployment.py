@@ -178,7 +178,7 @@ def test_two_authenticated_supernodes_complete_two_rounds(deployment):
     match = re.search(r"run (?:ID )?(\d+)", output, flags=re.IGNORECASE)
     assert match, output[-4000:]
     listing = run_command(
-        env, "flwr", "ls", CONNECTION, "--run-id", match.group(1), "--format", "json"
+        env, "flwr", "list", CONNECTION, "--run-id", match.group(1), "--format", "json"
     )
     statuses = [run["status"] for run in json.loads(listing)["runs"]]
     assert statuses == ["finished:completed"], (statuses, output[-3000:], logs)

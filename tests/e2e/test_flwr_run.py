@@ -3,7 +3,7 @@
 Each test starts its own SuperLink (simulation mode, runtime dependency
 installation disabled) on free ports with a private ``FLWR_HOME``
 (:mod:`flwr_harness`), submits the app with ``flwr run``, checks the run's final
-status with ``flwr ls`` and the results written by the ServerApp, and stops the
+status with ``flwr list`` and the results written by the ServerApp, and stops the
 SuperLink by its PID.
 """
 

@@ -19,10 +19,10 @@ import pytest
 import torch
 from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
-from flwr.supercore.task_identity import TaskIdentity
 
 from fedvideo.config import ConfigError, FederationConfig, default_run_config
 from fedvideo.fl.checkpoint import read_round_checkpoint, save_round_checkpoint
+from fedvideo.fl.flower_compat import task_identity_class
 from fedvideo.fl.results import RunRecorder, find_resumable_run
 from fedvideo.fl.resume import (
     read_resume_checkpoint,
@@ -334,7 +334,7 @@ class FakeClients(Grid):
 def as_server(monkeypatch):
     """The task identity a ServerApp process has, so that it can build messages."""
     for name, value in (("_run_id", 1), ("_node_id", 0), ("_task_id", 1)):
-        monkeypatch.setattr(TaskIdentity, name, value)
+        monkeypatch.setattr(task_identity_class(), name, value)
 
 
 def _checkpointing(path: Path, strategy, rounds: list[int]):

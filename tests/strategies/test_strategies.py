@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
-from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
+from fedvideo.fl.flower_compat import aggregate_arrayrecords
 from fedvideo.strategies import FedVideoStrategy, FedVSR, fedvsr_weights
 from fedvideo.strategies.fedvsr import hellinger_distance, inverse_loss_weights
 from fedvideo.strategies.validation import array_specs

@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 
 from fedvideo.data.errors import require_empty_folder, require_int
+from fedvideo.data.folder_check import add_check_parser, print_report
+from fedvideo.tasks.pose.data.folder_check import check_mpii
 from fedvideo.tasks.pose.data.mpii import load_mpii, write_mpii_split
 from fedvideo.tasks.pose.data.partition import (
     assign_pose_partitions,
@@ -108,10 +110,17 @@ def _run_synthetic_pose(args: argparse.Namespace) -> None:
     )
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``pose and synthetic-pose`` subcommands of ``fedvideo prepare``.
+def _run_mpii_check(args: argparse.Namespace) -> int:
+    return print_report(check_mpii(args.check))
 
-    Each sets ``run``, the function that does the work, as its default.
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``pose``, ``synthetic-pose`` and ``mpii`` subcommands.
+
+    Each sets ``run``, the function that does the work, as its default;
+    ``mpii`` checks a downloaded folder (``--check DIR``).
     """
     _add_pose_parser(subparsers)
     _add_synthetic_pose_parser(subparsers)
+    parser = add_check_parser(subparsers, "mpii", "MPII", "people and images")
+    parser.set_defaults(run=_run_mpii_check)

@@ -17,6 +17,7 @@ from typing import Any
 
 from fedvideo.data.decode import decode_video_to_frames, existing_frame_count
 from fedvideo.data.errors import DatasetError, require_int
+from fedvideo.data.folder_check import add_check_parser, print_report
 from fedvideo.data.partition import (
     partition_names,
     write_partition_file,
@@ -29,6 +30,11 @@ from fedvideo.tasks.ssl.data.action_datasets import (
     parse_ucf101,
     video_frame_folder,
     write_prepared_annotations,
+)
+from fedvideo.tasks.ssl.data.folder_check import (
+    check_hmdb51,
+    check_kinetics400,
+    check_ucf101,
 )
 from fedvideo.tasks.ssl.data.synthetic import write_synthetic_action_dataset
 
@@ -304,10 +310,55 @@ def _run_synthetic_ssl(args: argparse.Namespace) -> None:
     )
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``ssl and synthetic-ssl`` subcommands of ``fedvideo prepare``.
+def _add_check_parsers(subparsers: argparse._SubParsersAction) -> None:
+    for name, dataset, check in (
+        ("ucf101", "UCF-101", check_ucf101),
+        ("hmdb51", "HMDB-51", check_hmdb51),
+    ):
+        parser = add_check_parser(subparsers, name, dataset, "classes and videos")
+        parser.add_argument(
+            "--split-dir", type=Path, help="the split lists, if not inside DIR"
+        )
+        parser.add_argument(
+            "--split", type=int, default=1, choices=(1, 2, 3), help="official split"
+        )
+        parser.set_defaults(check_folder=check, run=_run_split_check)
+    parser = add_check_parser(
+        subparsers, "kinetics400", "Kinetics-400", "classes and videos"
+    )
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="annotation CSV file(s): label,youtube_id,time_start,time_end,split",
+    )
+    parser.add_argument(
+        "--max-missing",
+        type=float,
+        default=0.0,
+        help="share of listed videos allowed to be missing (gone from YouTube), "
+        "e.g. 0.05; unreadable files always count",
+    )
+    parser.set_defaults(run=_run_kinetics_check)
 
-    Each sets ``run``, the function that does the work, as its default.
+
+def _run_split_check(args: argparse.Namespace) -> int:
+    return print_report(args.check_folder(args.check, args.split_dir, args.split))
+
+
+def _run_kinetics_check(args: argparse.Namespace) -> int:
+    check = check_kinetics400(args.check, args.annotations, args.max_missing)
+    return print_report(check)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``ssl``, ``synthetic-ssl`` and dataset-check subcommands.
+
+    Each sets ``run``, the function that does the work, as its default;
+    ``ucf101``, ``hmdb51`` and ``kinetics400`` check a downloaded folder
+    (``--check DIR``).
     """
     _add_ssl_parser(subparsers)
     _add_synthetic_ssl_parser(subparsers)
+    _add_check_parsers(subparsers)

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from fedvideo.data.errors import DatasetError
+from fedvideo.data.folder_check import add_check_parser, print_report
 from fedvideo.data.partition import (
     DEFAULT_SKEW,
     SCHEMES,
@@ -16,6 +17,7 @@ from fedvideo.data.partition import (
     read_labels,
     write_partition_file,
 )
+from fedvideo.tasks.vsr.data.folder_check import check_reds, check_vid4
 from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS, discover_vsr_dataset
 from fedvideo.tasks.vsr.data.synthetic import write_synthetic_reds
 
@@ -123,10 +125,26 @@ def _run_synthetic_vsr(args: argparse.Namespace) -> None:
     )
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``vsr and synthetic-vsr`` subcommands of ``fedvideo prepare``.
+def _add_check_parsers(subparsers: argparse._SubParsersAction) -> None:
+    for name, dataset, check in (
+        ("reds", "REDS", check_reds),
+        ("vid4", "Vid4", check_vid4),
+    ):
+        parser = add_check_parser(subparsers, name, dataset, "clips and frames")
+        parser.add_argument("--scale", type=int, default=4, help="upscaling factor")
+        parser.set_defaults(check_folder=check, run=_run_check)
 
-    Each sets ``run``, the function that does the work, as its default.
+
+def _run_check(args: argparse.Namespace) -> int:
+    return print_report(args.check_folder(args.check, args.scale))
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``vsr``, ``synthetic-vsr``, ``reds`` and ``vid4`` subcommands.
+
+    Each sets ``run``, the function that does the work, as its default;
+    ``reds`` and ``vid4`` check a downloaded folder (``--check DIR``).
     """
     _add_vsr_parser(subparsers)
     _add_synthetic_vsr_parser(subparsers)
+    _add_check_parsers(subparsers)

@@ -27,6 +27,7 @@ __all__ = [
     "REDS4_CLIPS",
     "VID4_CLIPS",
     "VSRDataset",
+    "clip_folders",
     "discover_vsr_dataset",
     "reds_lr_folder",
 ]
@@ -73,7 +74,7 @@ def _expected_layouts(scale: int) -> str:
     )
 
 
-def _clip_folders(folder: Path) -> dict[str, Path]:
+def clip_folders(folder: Path) -> dict[str, Path]:
     """Sub-folders of ``folder`` by name (hidden ones skipped), sorted."""
     return {
         path.name: path
@@ -96,7 +97,7 @@ def _paired_videos(hr_root: Path, lr_root: Path, scale: int) -> list[FrameFolder
             f"LR folder {lr_root} does not exist (HR clips are in {hr_root}); "
             f"check the scale (vsr.scale={scale})"
         )
-    hr_clips, lr_clips = _clip_folders(hr_root), _clip_folders(lr_root)
+    hr_clips, lr_clips = clip_folders(hr_root), clip_folders(lr_root)
     if not hr_clips:
         raise DatasetError(f"HR folder {hr_root} contains no clip folders")
     if missing := sorted(hr_clips.keys() - lr_clips.keys()):
