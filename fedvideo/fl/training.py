@@ -34,6 +34,7 @@ __all__ = [
     "local_round",
     "shuffled_loader",
     "train_steps",
+    "update_norm",
 ]
 
 
@@ -46,11 +47,16 @@ class LocalTrainResult:
     num_examples: int
     seconds: float
     mean_parts: dict[str, float] = field(default_factory=dict)
+    term_report: dict[str, float] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
-        """Metrics a client reports: ``loss_<part>`` per part, seconds, steps."""
+        """Metrics a client reports: ``loss_<part>`` per part, seconds, steps.
+
+        A strategy's client term adds its own (e.g. ``proximal_decoupled``).
+        """
         parts = {f"loss_{name}": value for name, value in self.mean_parts.items()}
-        return {**parts, "train_seconds": self.seconds, "steps": float(self.steps)}
+        steps = {"train_seconds": self.seconds, "steps": float(self.steps)}
+        return {**parts, **steps, **self.term_report}
 
 
 class ClientTerm(Protocol):
@@ -58,22 +64,32 @@ class ClientTerm(Protocol):
 
     Built by the strategy's ``client_term`` hook
     (:meth:`fedvideo.strategies.base.FedVideoStrategy.client_term`) once the
-    global weights are loaded; :func:`train_steps` adds its value
-    to every step's loss and reports its mean as ``loss_<name>``.
+    global weights are loaded. Every step, :func:`train_steps` adds its value to
+    the loss (it acts through the gradient when that value has one), reports its
+    mean as ``loss_<name>``, and calls :meth:`before_step` just before the
+    optimiser's step (for a term that acts on the weights directly).
     """
 
     name: str
+    #: Constant metrics the client reports with the term (e.g. its form).
+    report: Mapping[str, float]
 
     def __call__(self) -> torch.Tensor:
-        """Return the term for the current weights (differentiable)."""
+        """Return the term for the current weights."""
+        ...
+
+    def before_step(self) -> None:
+        """Act on the weights just before the optimiser's step, if at all."""
         ...
 
 
-#: ``hook(model, federated_names, round_config) -> ClientTerm | None``: a
-#: strategy's client side, given the model with the global weights, the names of
-#: its federated tensors and the strategy's configuration of the round.
+#: ``hook(model, federated_names, round_config, optimizer) -> ClientTerm | None``:
+#: a strategy's client side, given the model with the global weights, the names
+#: of its federated tensors, the strategy's configuration of the round and the
+#: optimiser of local training.
 ClientTermHook = Callable[
-    [nn.Module, Iterable[str], Mapping[str, Any]], "ClientTerm | None"
+    [nn.Module, Iterable[str], Mapping[str, Any], torch.optim.Optimizer],
+    "ClientTerm | None",
 ]
 
 
@@ -215,6 +231,8 @@ def train_steps(
         if grad_clip is not None:
             scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        if client_term is not None:
+            client_term.before_step()
         scaler.step(optimizer)
         scaler.update()
 
@@ -241,6 +259,7 @@ def train_steps(
         num_examples=num_examples,
         seconds=time.perf_counter() - start,
         mean_parts={k: v / num_steps for k, v in part_sums.items()},
+        term_report=dict(client_term.report) if client_term is not None else {},
     )
 
 
@@ -279,11 +298,12 @@ def local_round(
     TrainResult
         Examples, mean loss and the metrics of the loop and of the task.
     """
-    term = None
-    if client_term is not None:
-        term = client_term(model, task.global_state(model), round_info.config)
+    start = _float_tensors(task.global_state(model))
     seed = task.seed_round(client, round_info)
     plan = task.local_training(model, client, round_info, seed, device, local_state)
+    term = None
+    if client_term is not None:
+        term = client_term(model, start, round_info.config, plan.optimizer)
     federation = task.federation
     result = train_steps(
         model,
@@ -301,8 +321,41 @@ def local_round(
     )
     if plan.finish is not None:
         plan.finish()
+    drift = {"update_norm": update_norm(start, task.global_state(model))}
     return TrainResult(
         num_examples=plan.num_examples,
         train_loss=result.mean_loss,
-        metrics={**result.metrics(), **plan.metrics},
+        metrics={**result.metrics(), **drift, **plan.metrics},
     )
+
+
+def _float_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Copy the floating-point tensors of ``state`` (the trainable weights)."""
+    return {k: v.detach().clone() for k, v in state.items() if v.is_floating_point()}
+
+
+def update_norm(
+    start: Mapping[str, torch.Tensor], end: Mapping[str, torch.Tensor]
+) -> float:
+    """Return the L2 norm of a client's update, ``||w_end - w_start||``.
+
+    The norm runs over ``start``'s keys.
+
+    Parameters
+    ----------
+    start : Mapping[str, Tensor]
+        The federated floating-point tensors before local training (the global
+        model).
+    end : Mapping[str, Tensor]
+        The same tensors after local training.
+
+    Returns
+    -------
+    float
+        ``sqrt(sum over tensors of ||end - start||^2)``, in float64.
+    """
+    squared = sum(
+        float((end[k].detach().double() - v.double()).pow(2).sum())
+        for k, v in start.items()
+    )
+    return math.sqrt(squared)

@@ -9,6 +9,7 @@ from logging import INFO, WARNING
 from typing import Any, Self
 
 import numpy as np
+import torch
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
@@ -214,12 +215,14 @@ class FedVideoStrategy(FedAvg):
         model: nn.Module,
         federated: Iterable[str],
         round_config: Mapping[str, Any],
+        optimizer: torch.optim.Optimizer,
     ) -> ClientTerm | None:
         """Build the method's term in its clients' objective (FedAvg: none).
 
         Called on the client before local training, with the model holding
-        the global weights, the names of the federated tensors and the round's
-        configuration that :meth:`configure_train` sent.
+        the global weights, the names of the federated tensors, the round's
+        configuration that :meth:`configure_train` sent and the optimiser
+        local training will use.
         """
         return None
 

@@ -11,7 +11,7 @@ from fedvideo.config import (
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import train_steps
 from fedvideo.strategies import FedProx, FedVideoStrategy, FedVSR, LossAware, SWAMixed
-from fedvideo.strategies.fedprox import ProximalTerm
+from fedvideo.strategies.fedprox import ProximalTerm, proximal_form
 from fedvideo.strategy import build_strategy
 from fedvideo.tasks import federation_config
 
@@ -93,18 +93,137 @@ def test_round_info_defaults_to_no_proximal_term():
     model = nn.Linear(2, 1)
     names = [name for name, _ in model.named_parameters()]
     assert RoundInfo(1, 2).config == {}
-    assert FedProx.client_term(model, names, RoundInfo(1, 2).config) is None
-    assert FedProx.client_term(model, names, {"proximal-mu": 0.0}) is None
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert FedProx.client_term(model, names, RoundInfo(1, 2).config, sgd) is None
+    assert FedProx.client_term(model, names, {"proximal-mu": 0.0}, sgd) is None
 
 
 def test_fedprox_client_term_covers_the_federated_parameters_only():
     model = nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 1))
-    term = FedProx.client_term(model, ["0.weight", "0.bias"], {"proximal-mu": 0.5})
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    names = ["0.weight", "0.bias"]
+    term = FedProx.client_term(model, names, {"proximal-mu": 0.5}, sgd)
     assert isinstance(term, ProximalTerm) and term.mu == 0.5 and term.name == "proximal"
     assert [ref.shape for _, ref in term.pairs] == [(1, 2), (1,)]
+    assert term.form == "coupled" and term.report == {"proximal_decoupled": 0.0}
+    adam = torch.optim.Adam(model.parameters(), lr=0.1)
+    term = FedProx.client_term(model, names, {"proximal-mu": 0.5}, adam)
+    assert term.form == "decoupled" and term.report == {"proximal_decoupled": 1.0}
 
 
 def test_strategies_without_a_client_term_add_nothing():
     model = nn.Linear(2, 1)
     for cls in (FedVideoStrategy, FedVSR, LossAware, SWAMixed):
-        assert cls.client_term(model, ["weight"], {"proximal-mu": 1.0}) is None
+        sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+        assert cls.client_term(model, ["weight"], {"proximal-mu": 1.0}, sgd) is None
+
+
+def test_proximal_form_follows_the_optimizer():
+    params = list(nn.Linear(2, 1).parameters())
+    assert proximal_form(torch.optim.SGD(params, lr=0.1)) == "coupled"
+    assert proximal_form(torch.optim.SGD(params, lr=0.1, momentum=0.9)) == "coupled"
+    assert proximal_form(torch.optim.Adam(params)) == "decoupled"
+    assert proximal_form(torch.optim.AdamW(params)) == "decoupled"
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match="optimizer"):
+        ProximalTerm(model, 0.1, form="decoupled")
+    with pytest.raises(ValueError, match="form"):
+        ProximalTerm(model, 0.1, form="sideways")
+
+
+def _moved_model(seed: int = 0) -> tuple[nn.Linear, list[torch.Tensor], dict]:
+    """A model, its global weights, and a batch, with the model moved away."""
+    torch.manual_seed(seed)
+    model = nn.Linear(3, 2)
+    global_weights = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    batch = {"x": torch.randn(5, 3), "y": torch.randn(5, 2)}
+    return model, global_weights, batch
+
+
+def _step(model, optimizer, batch, term=None) -> list[torch.Tensor]:
+    """One step on the batch's MSE, with ``term`` applied in its form."""
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(batch["x"]), batch["y"])
+    if term is not None:
+        loss = loss + term()
+    loss.backward()
+    if term is not None:
+        term.before_step()
+    optimizer.step()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def _global_model(model: nn.Linear, weights: list[torch.Tensor]) -> nn.Linear:
+    """A copy of ``model`` holding ``weights`` (the reference of the term)."""
+    copy = nn.Linear(3, 2)
+    with torch.no_grad():
+        for p, w in zip(copy.parameters(), weights, strict=True):
+            p.copy_(w)
+    return copy
+
+
+def _term(model, global_weights, form, optimizer, mu=0.7) -> ProximalTerm:
+    term = ProximalTerm(model, mu, form=form, optimizer=optimizer)
+    term.pairs = [  # reference = the global weights, not the moved ones
+        (p, w) for (p, _), w in zip(term.pairs, global_weights, strict=True)
+    ]
+    return term
+
+
+def test_with_plain_sgd_both_forms_take_the_same_step():
+    lr = 0.05
+    after = {}
+    for form in ("coupled", "decoupled"):
+        model, global_weights, batch = _moved_model()
+        sgd = torch.optim.SGD(model.parameters(), lr=lr)
+        after[form] = _step(model, sgd, batch, _term(model, global_weights, form, sgd))
+    for coupled, decoupled in zip(after["coupled"], after["decoupled"], strict=True):
+        torch.testing.assert_close(coupled, decoupled, rtol=0, atol=1e-6)
+
+
+def test_with_adam_the_decoupled_pull_adds_exactly_lr_mu_offset():
+    lr, mu = 0.01, 0.7
+    model, global_weights, batch = _moved_model()
+    before = [p.detach().clone() for p in model.parameters()]
+    plain = _step(model, torch.optim.Adam(model.parameters(), lr=lr), batch)
+    model, global_weights, batch = _moved_model()
+    adam = torch.optim.Adam(model.parameters(), lr=lr)
+    term = _term(model, global_weights, "decoupled", adam, mu)
+    pulled = _step(model, adam, batch, term)
+    for w, w_global, a, b in zip(before, global_weights, plain, pulled, strict=True):
+        torch.testing.assert_close(b - a, -lr * mu * (w - w_global), rtol=0, atol=1e-6)
+    assert not term().requires_grad  # reported only, not in the gradient
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.flatten() for t in tensors])
+
+
+def test_under_adam_the_coupled_term_is_rescaled_and_the_decoupled_is_not():
+    """Adam's per-weight rescaling turns a tiny proximal gradient into a full step.
+
+    With no data gradient, the coupled term's gradient mu * (w - w_g) is the only
+    one, and Adam's first step moves every weight by about lr whatever mu is. The
+    decoupled pull moves it by lr * mu * |w - w_g|.
+    """
+    lr, mu = 0.01, 1e-4
+    for form in ("coupled", "decoupled"):
+        model, global_weights, _ = _moved_model()
+        before = [p.detach().clone() for p in model.parameters()]
+        adam = torch.optim.Adam(model.parameters(), lr=lr)
+        term = _term(model, global_weights, form, adam, mu)
+        adam.zero_grad()
+        if form == "coupled":
+            term().backward()
+        term.before_step()
+        adam.step()
+        moved = (_flat(model.parameters()) - _flat(before)).abs().detach()
+        offsets = (_flat(before) - _flat(global_weights)).abs()
+        if form == "coupled":  # about lr, although mu * offset is ~1e-4
+            expected, rtol, atol = torch.full_like(moved, lr), 1e-3, 0.0
+        else:  # lr * mu * offset ~ 1e-6, to the float32 rounding of weights ~ 1
+            expected, rtol, atol = lr * mu * offsets, 0.0, 1e-7
+        torch.testing.assert_close(moved, expected, rtol=rtol, atol=atol)

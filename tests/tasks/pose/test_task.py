@@ -111,6 +111,8 @@ def test_fedprox_term_is_applied_by_the_pose_client():
         FedProx.client_term,
     )
     assert result.metrics["loss_proximal"] > 0
+    assert result.metrics["proximal_decoupled"] == 1.0  # AdamW: the decoupled pull
+    assert result.metrics["update_norm"] > 0
 
 
 def test_global_evaluation_and_resolution_sweep(tmp_path):
