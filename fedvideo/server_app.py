@@ -7,6 +7,7 @@ A run ends with exactly one status in ``results.json``: ``completed``,
 
 from __future__ import annotations
 
+import time
 from logging import ERROR, INFO, WARNING
 
 from flwr.app import ConfigRecord, Context
@@ -15,7 +16,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from fedvideo.fl.after_round import AfterRound
 from fedvideo.fl.flower_compat import add_exit_handler
-from fedvideo.fl.results import RunRecorder
+from fedvideo.fl.results import RunRecorder, time_breakdown
 from fedvideo.fl.resume import start_point
 from fedvideo.strategies.base import FedVideoStrategy
 from fedvideo.strategies.run_health import RunFailed
@@ -34,6 +35,7 @@ def main(grid: Grid, context: Context) -> None:
     run; a checkpoint of the last round just finishes the run (final model and
     final evaluation).
     """
+    started = time.perf_counter()
     run_config = dict(context.run_config)
     federation = federation_config(run_config)
     task = build_task(run_config, federation)
@@ -59,6 +61,18 @@ def main(grid: Grid, context: Context) -> None:
     recorder.start_heartbeat()
     round_config = ConfigRecord({"num-rounds": federation.num_server_rounds})
     final_arrays = start.arrays
+    after_round = AfterRound(task, model, device, federation, strategy, recorder)
+    startup_seconds = time.perf_counter() - started
+
+    def times(saving: float = 0.0, final: float = 0.0) -> dict[str, float]:
+        return time_breakdown(
+            recorder.data["rounds"],
+            startup_seconds,
+            after_round.saving_seconds + saving,
+            final,
+            time.perf_counter() - started,
+        )
+
     try:
         if start.first_round <= federation.num_server_rounds:
             result = strategy.start(
@@ -68,9 +82,7 @@ def main(grid: Grid, context: Context) -> None:
                 timeout=federation.round_timeout,
                 train_config=round_config,
                 evaluate_config=ConfigRecord(round_config),
-                evaluate_fn=AfterRound(
-                    task, model, device, federation, strategy, recorder
-                ),
+                evaluate_fn=after_round,
                 first_round=start.first_round,
             )
             if not strategy.updated_rounds:
@@ -86,24 +98,38 @@ def main(grid: Grid, context: Context) -> None:
     except BaseException as err:
         stopped = isinstance(err, (KeyboardInterrupt, SystemExit))
         status = "stopped" if stopped else "failed"
-        _finish(recorder, strategy, status, error=f"{type(err).__name__}: {err}")
+        error = f"{type(err).__name__}: {err}"
+        _finish(recorder, strategy, status, error=error, time=times())
         if not stopped:
             log(ERROR, "fedvideo: run failed: %s", err)
             log(ERROR, "fedvideo: partial results in %s", recorder.results_path)
         raise
 
+    saving = time.perf_counter()
     task.load_global_state(model, final_arrays.to_torch_state_dict())
     exported = task.export_state(model)
     atomic_torch_save(exported, run_dir / "model.pt")
     save_weights(exported, run_dir / "model.safetensors")
+    final_start = time.perf_counter()
     final = task.final_evaluation(model.to(device), device, run_dir)
+    final_seconds = time.perf_counter() - final_start
     if final:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in final.items())
         log(INFO, "fedvideo: final evaluation: %s", summary)
-    _finish(recorder, strategy, "completed", final_evaluation=final)
+    breakdown = times(saving=final_start - saving, final=final_seconds)
+    _finish(recorder, strategy, "completed", final_evaluation=final, time=breakdown)
+    log(INFO, "fedvideo: time  %s", _format_times(breakdown))
     log(INFO, "fedvideo: results  %s", recorder.results_path)
     log(INFO, "fedvideo: plots    %s, %s", recorder.plot_path, recorder.loss_plot_path)
     log(INFO, "fedvideo: model    %s (and model.safetensors)", run_dir / "model.pt")
+
+
+def _format_times(breakdown: dict[str, float]) -> str:
+    """``startup 3.1 s  rounds 120.4 s ...`` for the run's last log lines."""
+    return "  ".join(
+        f"{name.removesuffix('_seconds').replace('_', ' ')} {value:.1f} s"
+        for name, value in breakdown.items()
+    )
 
 
 def _finish(

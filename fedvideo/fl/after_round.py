@@ -77,6 +77,8 @@ class AfterRound:
         self.strategy = strategy
         self.recorder = recorder
         self.checkpoint_path = recorder.run_dir / "checkpoint.pt"
+        #: Seconds spent writing results, plots and checkpoints so far.
+        self.saving_seconds = 0.0
         self._last_time = time.perf_counter()
 
     def _due(self, server_round: int) -> bool:
@@ -112,6 +114,7 @@ class AfterRound:
             log(
                 INFO, "round %d training loss %.4f  %s", server_round, train_loss, parts
             )
+        saving_start = time.perf_counter()
         recorded = self.recorder.record_round(
             {
                 "round": server_round,
@@ -130,6 +133,7 @@ class AfterRound:
             }
         )
         if not recorded:
+            self.saving_seconds += time.perf_counter() - saving_start
             return None
         if self.strategy.client_errors.clients:
             self.recorder.update(client_errors=self.strategy.client_errors.summary())
@@ -141,5 +145,6 @@ class AfterRound:
                 self.strategy.state_dict(),
                 python_rng=random.getstate(),
             )
+        self.saving_seconds += time.perf_counter() - saving_start
         self._last_time = time.perf_counter()
         return MetricRecord(metrics) if metrics else None

@@ -17,7 +17,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "plot_rounds",
     "read_results",
     "run_status",
+    "time_breakdown",
 ]
 
 STAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
@@ -203,6 +204,67 @@ def plot_losses(rounds: list[Mapping[str, Any]], spec: PlotSpec, path: Path) -> 
         figsize=(6.0, 4.0),
     )
     return True
+
+
+def _slowest_client_training(round_entry: Mapping[str, Any]) -> float:
+    """Return the longest ``train_seconds`` a client of the round reported."""
+    seconds = [
+        float(client.get("metrics", {}).get("train_seconds", 0.0))
+        for client in round_entry.get("clients", [])
+    ]
+    return max(seconds, default=0.0)
+
+
+def time_breakdown(
+    rounds: Sequence[Mapping[str, Any]],
+    startup_seconds: float,
+    saving_seconds: float,
+    final_seconds: float,
+    total_seconds: float,
+) -> dict[str, float]:
+    """Where a run's wall time went, for ``results.json``'s ``time``.
+
+    Parameters
+    ----------
+    rounds : sequence of mappings
+        The recorded rounds, each with ``round_seconds`` (from the end of the
+        previous round's bookkeeping to this round's evaluation: configuring,
+        the clients' training, their replies, aggregation), ``eval_seconds`` and
+        its ``clients`` (each with ``metrics.train_seconds``).
+    startup_seconds : float
+        From the ServerApp's start to the first round: task, data, model,
+        strategy, resume.
+    saving_seconds : float
+        Writing results, plots and round checkpoints, and the final model.
+    final_seconds : float
+        The task's final evaluation after the last round.
+    total_seconds : float
+        The ServerApp's wall time.
+
+    Returns
+    -------
+    dict[str, float]
+        ``startup_seconds``; ``rounds_seconds`` (sum of ``round_seconds``);
+        ``client_train_seconds`` (per round, the slowest client's local
+        training, summed: the part of ``rounds_seconds`` spent training);
+        ``evaluation_seconds`` (held-out evaluations and the final one);
+        ``saving_seconds``; ``total_seconds``; and ``other_seconds``, the rest.
+        A resumed run's rounds include those of the earlier process, while
+        startup, saving and total are this process's.
+    """
+    rounds_seconds = sum(float(r.get("round_seconds", 0.0)) for r in rounds)
+    client_train = sum(_slowest_client_training(r) for r in rounds)
+    evaluation = sum(float(r.get("eval_seconds", 0.0)) for r in rounds) + final_seconds
+    parts = {
+        "startup_seconds": startup_seconds,
+        "rounds_seconds": rounds_seconds,
+        "client_train_seconds": client_train,
+        "evaluation_seconds": evaluation,
+        "saving_seconds": saving_seconds,
+        "total_seconds": total_seconds,
+    }
+    accounted = startup_seconds + rounds_seconds + evaluation + saving_seconds
+    return {**parts, "other_seconds": total_seconds - accounted}
 
 
 class RunRecorder:

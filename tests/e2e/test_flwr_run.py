@@ -50,6 +50,15 @@ def _run_two_rounds(
     assert results["status"] == "completed"
     assert [r["round"] for r in results["rounds"]] == [0, 1, 2]
     assert len(results["rounds"][-1]["clients"]) == num_supernodes
+    times = results["time"]  # where the run's wall time went
+    assert 0 < times["client_train_seconds"] <= times["rounds_seconds"]
+    assert times["startup_seconds"] > 0 and times["saving_seconds"] > 0
+    parts = ("startup", "rounds", "evaluation", "saving", "other")
+    assert sum(times[f"{p}_seconds"] for p in parts) == pytest.approx(
+        times["total_seconds"]
+    )
+    for client in results["rounds"][-1]["clients"]:
+        assert client["metrics"]["update_norm"] > 0
     run_dir = results_files[0].parent
     assert (run_dir / "metrics.png").stat().st_size > 0
     assert (run_dir / "model.pt").stat().st_size > 0

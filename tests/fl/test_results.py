@@ -12,6 +12,7 @@ from fedvideo.fl.results import (
     RunRecorder,
     plot_losses,
     run_status,
+    time_breakdown,
 )
 from fedvideo.fl.task import PlotSpec
 
@@ -88,3 +89,35 @@ def test_loss_plot_shows_the_training_loss_and_its_references(tmp_path):
         )
     assert recorder.loss_plot_path.stat().st_size > 0
     assert _read(tmp_path)["rounds"][2]["train_parts"]["no_motion"] == 5.2
+
+
+def test_time_breakdown_hand_computed():
+    rounds = [
+        {"round": 0, "round_seconds": 0.5, "eval_seconds": 2.0, "clients": []},
+        {
+            "round": 1,
+            "round_seconds": 10.0,
+            "eval_seconds": 0.0,
+            "clients": [
+                {"metrics": {"train_seconds": 6.0}},
+                {"metrics": {"train_seconds": 8.0}},
+            ],
+        },
+        {"round": 2, "round_seconds": 9.0, "eval_seconds": 1.5, "clients": [{}]},
+    ]
+    times = time_breakdown(
+        rounds,
+        startup_seconds=3.0,
+        saving_seconds=1.0,
+        final_seconds=0.5,
+        total_seconds=30.0,
+    )
+    assert times == {
+        "startup_seconds": 3.0,
+        "rounds_seconds": 19.5,
+        "client_train_seconds": 8.0,  # the slowest client of round 1; none in 2
+        "evaluation_seconds": 4.0,
+        "saving_seconds": 1.0,
+        "total_seconds": 30.0,
+        "other_seconds": 2.5,
+    }

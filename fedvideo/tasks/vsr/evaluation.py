@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +41,7 @@ def evaluate_clips(
     tile_overlap: tuple[int, int, int] = (2, 8, 8),
     groups: Sequence[str] | None = None,
     perceptual: LPIPS | None = None,
+    bicubic_scores: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """PSNR/SSIM (and LPIPS) of ``model`` and of bicubic upsampling on test clips.
 
@@ -54,6 +56,11 @@ def evaluate_clips(
     With ``perceptual`` (:class:`~fedvideo.tasks.vsr.perceptual.LPIPS`), the
     LPIPS distance of every frame (RGB in float, the same crop) is averaged
     too, as ``lpips`` and ``lpips_bicubic`` (lower is better).
+
+    ``bicubic_scores`` caches the bicubic scores by clip name: a clip found in
+    it is not upsampled and scored again (the scores never change while the
+    clips and settings stay the same), a clip not found is scored and added.
+    The server passes one dict for the whole run.
     """
     model.eval()
     if groups is not None and len(groups) != len(clips):
@@ -62,21 +69,40 @@ def evaluate_clips(
     for clip in clips:
         lr, hr = clip["lr"], clip["hr"]
         sr = super_resolve_clip(model, lr, scale, device, amp, tile, tile_overlap)
-        bicubic = bicubic_upsample(lr, scale)
-        clip_scores = {}
-        for suffix, pred in (("", sr), ("_bicubic", bicubic)):
-            clip_scores["psnr" + suffix] = psnr(pred, hr, crop_border, y_channel)
-            clip_scores["ssim" + suffix] = ssim(pred, hr, crop_border, y_channel)
-            if perceptual is not None:
-                clip_scores["lpips" + suffix] = lpips_distance(
-                    perceptual, pred, hr, crop_border
-                )
-        scores.append(clip_scores)
+        score = partial(
+            _clip_scores,
+            target=hr,
+            crop_border=crop_border,
+            y_channel=y_channel,
+            perceptual=perceptual,
+        )
+        cache = {} if bicubic_scores is None else bicubic_scores
+        if clip["name"] not in cache:
+            cache[clip["name"]] = score(bicubic_upsample(lr, scale), "_bicubic")
+        scores.append({**score(sr, ""), **cache[clip["name"]]})
     result = _mean_scores(scores)
     for group in dict.fromkeys(groups or ()):
         members = [s for s, g in zip(scores, groups, strict=True) if g == group]
         result |= {f"{name} {group}": v for name, v in _mean_scores(members).items()}
     return result
+
+
+def _clip_scores(
+    pred: torch.Tensor,
+    suffix: str,
+    target: torch.Tensor,
+    crop_border: int,
+    y_channel: bool,
+    perceptual: LPIPS | None,
+) -> dict[str, float]:
+    """PSNR, SSIM (and LPIPS) of one clip, named ``<metric><suffix>``."""
+    scores = {
+        "psnr" + suffix: psnr(pred, target, crop_border, y_channel),
+        "ssim" + suffix: ssim(pred, target, crop_border, y_channel),
+    }
+    if perceptual is not None:
+        scores["lpips" + suffix] = lpips_distance(perceptual, pred, target, crop_border)
+    return scores
 
 
 @torch.no_grad()

@@ -92,6 +92,8 @@ class VSRTask(Task):
             run_config, MultigridConfig, "multigrid-schedule"
         )
         self._lpips: LPIPS | None = None  # loaded on first use
+        #: Bicubic scores of the held-out clips by name, from the first evaluation.
+        self._bicubic_scores: dict[str, dict[str, float]] = {}
         if federation.multigrid:
             self._check_multigrid_rounds()
         if self.config.partitioning == "by-domain" and len(self.domains()) < 2:
@@ -439,6 +441,7 @@ class VSRTask(Task):
         y: bool,
         groups: Sequence[str] | None = None,
         perceptual: LPIPS | None = None,
+        bicubic_scores: dict[str, dict[str, float]] | None = None,
     ) -> dict[str, float]:
         return evaluate_clips(
             model,
@@ -452,6 +455,7 @@ class VSRTask(Task):
             tile_overlap=self.config.eval_tile_overlap_shape,
             groups=groups,
             perceptual=perceptual,
+            bicubic_scores=bicubic_scores,
         )
 
     def evaluate(
@@ -492,7 +496,8 @@ class VSRTask(Task):
         """Score the model and bicubic upsampling on the held-out test clips.
 
         LPIPS (``vsr.lpips-weights``) is a server-side metric: only this
-        evaluation loads its weights, never a client's.
+        evaluation loads its weights, never a client's. The bicubic scores are
+        computed at the first evaluation and reused at every later one.
         """
         test = self.test_data()
         several = len(self.domains()) > 1
@@ -504,4 +509,5 @@ class VSRTask(Task):
             y=self.splits().eval_y_channel,
             groups=groups,
             perceptual=self._perceptual(device),
+            bicubic_scores=self._bicubic_scores,
         )

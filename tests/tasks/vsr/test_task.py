@@ -17,6 +17,7 @@ from fedvideo.fl.results import RunRecorder
 from fedvideo.fl.task import RoundInfo
 from fedvideo.fl.training import local_round
 from fedvideo.strategy import build_strategy
+from fedvideo.tasks.vsr import evaluation
 from fedvideo.tasks.vsr.data.synthetic import write_synthetic_reds
 from fedvideo.tasks.vsr.evaluation import bicubic_upsample
 
@@ -51,6 +52,33 @@ def test_evaluate_global_reports_model_and_bicubic():
     metrics = task.evaluate_global(task.build_model(), CPU)
     assert set(metrics) == {"psnr", "ssim", "psnr_bicubic", "ssim_bicubic"}
     assert 10 < metrics["psnr_bicubic"] < 50
+
+
+def test_bicubic_scores_are_computed_once_per_run(monkeypatch):
+    """Later evaluations reuse the first one's bicubic scores, and equal them."""
+    calls = []
+
+    def counting_bicubic(lr, scale):
+        calls.append(lr.shape)
+        return bicubic_upsample(lr, scale)
+
+    monkeypatch.setattr(evaluation, "bicubic_upsample", counting_bicubic)
+    task, _, _ = tiny_task()
+    model = task.build_model()
+    first = task.evaluate_global(model, CPU)
+    clips = len(calls)
+    assert clips == len(task.test_data()) > 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01)
+    second = task.evaluate_global(model, CPU)
+    assert len(calls) == clips  # no clip upsampled again
+    assert second["psnr_bicubic"] == first["psnr_bicubic"]
+    assert second["ssim_bicubic"] == first["ssim_bicubic"]
+    assert second["psnr"] != first["psnr"]  # the model's scores are recomputed
+    fresh, _, _ = tiny_task()  # a new task (run) computes them again
+    assert fresh.evaluate_global(model, CPU)["psnr_bicubic"] == first["psnr_bicubic"]
+    assert len(calls) == 2 * clips
 
 
 @pytest.mark.parametrize("model", ["basicvsr-tiny", "edvr-tiny", "vrt-tiny"])
