@@ -66,3 +66,13 @@ def test_preset_runs_as_its_documented_command_says(preset):
         assert float(federation.get("client-resources-num-gpus", 0)) > 0, (
             f"{preset}: device 'cuda' but no client-resources-num-gpus"
         )
+
+
+@pytest.mark.parametrize("strategy", ["fedavg", "fedvsr", "loss-aware", "fedprox"])
+def test_badclient_presets_name_their_strategy_and_one_bad_client(strategy):
+    preset = CONF / "vsr" / f"badclient-{strategy}.toml"
+    with open(preset, "rb") as file:
+        run_config = default_run_config(flatten_config(tomli.load(file)))
+    assert run_config["strategy"] == strategy
+    assert run_config["vsr.bad-clients"] == "3"
+    assert run_config["min-train-nodes"] == 4  # one bad client of four, every round

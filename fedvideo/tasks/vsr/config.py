@@ -17,6 +17,11 @@ from fedvideo.config import (
     in_unit_interval,
 )
 from fedvideo.data.errors import DatasetError
+from fedvideo.tasks.vsr.data.corruption import (
+    Corruption,
+    parse_bad_clients,
+    parse_corruption,
+)
 from fedvideo.tasks.vsr.data.synthetic import SyntheticDomain, parse_domains
 from fedvideo.tasks.vsr.models import VSR_MODELS
 from fedvideo.tasks.vsr.models.external import is_import_path, parse_model_kwargs
@@ -60,6 +65,18 @@ class VSRConfig:
     warmup_fraction: float = dataclasses.field(metadata=in_unit_interval())
     frame_cache_mb: int = dataclasses.field(metadata=at_least(0))
     video_max_frames: int = dataclasses.field(metadata=at_least(1))
+    bad_clients: str
+    bad_corruption: str
+
+    @property
+    def bad_client_ids(self) -> frozenset[int]:
+        """``bad-clients`` parsed: the partitions whose training pairs are corrupted."""
+        return parse_bad_clients(self.bad_clients)
+
+    @property
+    def corruption(self) -> Corruption:
+        """``bad-corruption`` parsed: what happens to a bad client's HR frames."""
+        return parse_corruption(self.bad_corruption)
 
     @property
     def model_kwargs_table(self) -> dict[str, Any]:
@@ -83,6 +100,7 @@ class VSRConfig:
         """Check values that the type alone does not settle."""
         # Parse the text settings now, so that a bad value fails at start.
         _ = self.eval_tile_shape, self.eval_tile_overlap_shape, self.model_kwargs_table
+        _ = self.bad_client_ids, self.corruption
         if self.warmup_fraction >= 1.0:
             raise ConfigError(
                 f"run config 'vsr.warmup-fraction' ({self.warmup_fraction}) must be "

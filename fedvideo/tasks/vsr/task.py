@@ -25,6 +25,7 @@ from fedvideo.fl.task import EvalResult, LocalTraining, PlotSpec, RoundInfo, Tas
 from fedvideo.fl.training import epoch_batches, shuffled_loader
 from fedvideo.tasks.vsr.config import MultigridConfig, SyntheticConfig, VSRConfig
 from fedvideo.tasks.vsr.data.clips import VSRTestClips, VSRTrainClips
+from fedvideo.tasks.vsr.data.corruption import CorruptedVideo
 from fedvideo.tasks.vsr.data.folders import REDS4_CLIPS
 from fedvideo.tasks.vsr.data.splits import VideoSplits, folder_splits, synthetic_splits
 from fedvideo.tasks.vsr.data.synthetic import domain_of
@@ -373,10 +374,19 @@ class VSRTask(Task):
         device: torch.device,
         local_state: RecordDict,
     ) -> LocalTraining:
-        """Adam on Charbonnier + HiFr, at the round's crop, clip length and LR."""
+        """Adam on Charbonnier + HiFr, at the round's crop, clip length and LR.
+
+        A client of ``vsr.bad-clients`` trains on corrupted pairs
+        (:mod:`~fedvideo.tasks.vsr.data.corruption`) and reports
+        ``bad_client`` = 1.
+        """
         cfg = self.config
+        videos = self.client_data(client)
+        bad = client.partition_id in cfg.bad_client_ids
+        if bad:
+            videos = [CorruptedVideo(video, cfg.corruption) for video in videos]
         dataset = VSRTrainClips(
-            self.client_data(client),
+            videos,
             num_frames=cfg.num_frames,
             gt_crop=cfg.gt_crop,
             scale=cfg.scale,
@@ -406,6 +416,7 @@ class VSRTask(Task):
                 "num_frames": float(plan.num_frames),
                 "lr_start": plan.lr_at(0),
                 "lr_end": plan.lr_at(steps - 1),
+                "bad_client": float(bad),
             },
         )
 

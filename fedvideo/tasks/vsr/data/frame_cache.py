@@ -18,7 +18,7 @@ import numpy as np
 
 from fedvideo.data.errors import require_int
 from fedvideo.data.frames import check_frame_indices
-from fedvideo.tasks.vsr.data.video import InMemoryVideo, Video
+from fedvideo.tasks.vsr.data.video import InMemoryVideo, Video, VideoWrapper
 
 __all__ = ["CacheStats", "CachedVideo", "FrameCache", "cache_videos"]
 
@@ -190,7 +190,7 @@ def _frozen_copy(array: np.ndarray) -> np.ndarray:
     return copy
 
 
-class CachedVideo:
+class CachedVideo(VideoWrapper):
     """A :class:`~fedvideo.tasks.vsr.data.video.Video` whose frames go through a cache.
 
     :meth:`load` takes the frames it finds in ``cache`` from there and reads all
@@ -207,32 +207,8 @@ class CachedVideo:
     """
 
     def __init__(self, video: Video, cache: FrameCache) -> None:
-        self.video = video
+        super().__init__(video)
         self.cache = cache
-
-    @property
-    def name(self) -> str:
-        """Name of the clip."""
-        return self.video.name
-
-    @property
-    def num_frames(self) -> int:
-        """Number of frames."""
-        return self.video.num_frames
-
-    @property
-    def lr_size(self) -> tuple[int, int]:
-        """LR frame size ``(h, w)``."""
-        return self.video.lr_size
-
-    @property
-    def hr_size(self) -> tuple[int, int]:
-        """HR frame size ``(H, W)``."""
-        return self.video.hr_size
-
-    def verify(self) -> None:
-        """Check the wrapped clip's frames (see :meth:`Video.verify`)."""
-        self.video.verify()
 
     def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Load the frames at ``indices``; see :meth:`Video.load`.

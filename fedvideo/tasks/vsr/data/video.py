@@ -24,7 +24,7 @@ from fedvideo.data.frames import (
     verify_frame,
 )
 
-__all__ = ["FrameFolderVideo", "InMemoryVideo", "Video"]
+__all__ = ["FrameFolderVideo", "InMemoryVideo", "Video", "VideoWrapper"]
 
 
 @runtime_checkable
@@ -77,6 +77,50 @@ class Video(Protocol):
     def verify(self) -> None:
         """Check cheaply that every frame can be loaded (raise DatasetError if not)."""
         ...
+
+
+class VideoWrapper:
+    """A :class:`Video` that wraps another and changes only how frames load.
+
+    Name, frame count, sizes and :meth:`verify` are the wrapped video's;
+    subclasses override :meth:`load`.
+
+    Parameters
+    ----------
+    video : Video
+        The clip to wrap.
+    """
+
+    def __init__(self, video: Video) -> None:
+        self.video = video
+
+    @property
+    def name(self) -> str:
+        """Name of the clip."""
+        return self.video.name
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames."""
+        return self.video.num_frames
+
+    @property
+    def lr_size(self) -> tuple[int, int]:
+        """LR frame size ``(h, w)``."""
+        return self.video.lr_size
+
+    @property
+    def hr_size(self) -> tuple[int, int]:
+        """HR frame size ``(H, W)``."""
+        return self.video.hr_size
+
+    def verify(self) -> None:
+        """Check the wrapped clip's frames (see :meth:`Video.verify`)."""
+        self.video.verify()
+
+    def load(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Load the frames at ``indices`` (see :meth:`Video.load`)."""
+        return self.video.load(indices)
 
 
 class InMemoryVideo:
