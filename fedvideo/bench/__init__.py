@@ -32,6 +32,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "fedvideo.tasks.vsr.bench.multigrid",
         "VSR multigrid + large batch vs the fixed-size baseline, one process",
     ),
+    "contention": (
+        "fedvideo.tasks.vsr.bench.contention",
+        "VSR train step idle and beside a busy process, per OpenMP wait policy",
+    ),
     "ssl-step": (
         "fedvideo.tasks.ssl.bench.step",
         "CtP clip preparation and R3D-18 train step",

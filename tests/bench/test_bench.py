@@ -24,6 +24,19 @@ def test_ssl_step_benchmark_prints_json(capsys):
     assert result["step_ms"] > 0 and result["clip_prep_ms"] > 0
 
 
+@pytest.mark.slow  # eight Python processes, each importing torch
+def test_contention_benchmark_measures_both_policies_idle_and_busy(capsys):
+    argv = ["contention", "--batch-size", "1", "--num-frames", "2", "--gt-crop", "16"]
+    argv += ["--threads", "1", "--repeats", "1", "--warmup", "0", "--rounds", "1"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "contention" and result["threads"] == 1
+    for policy in ("default", "passive"):
+        assert result[f"{policy}_idle_ms"] > 0 and result[f"{policy}_busy_ms"] > 0
+        assert result[f"{policy}_busy_slowdown"] > 0
+    assert result["passive_vs_default_idle"] > 0
+
+
 def _tiny_ctp_probe(out_dir, steps: int, *options: str) -> list[str]:
     """Arguments of a ctp-probe on 6 videos of 16 frames (4 in the gallery), 32 px."""
     return [
