@@ -22,6 +22,7 @@ __all__ = [
     "add_exit_handler",
     "aggregate_arrayrecords",
     "client_app_error_code",
+    "find_attribute",
     "task_identity_class",
 ]
 
