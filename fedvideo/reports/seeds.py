@@ -184,15 +184,21 @@ def paired_rows(
     return rows
 
 
+def _mean_std(spread: Mapping[str, Any]) -> str:
+    """``mean ± std``, or ``value (1 run)`` where one run gives no spread."""
+    if math.isnan(spread["std"]):
+        return f"{spread['mean']:.3f} (1 run)"
+    return f"{spread['mean']:.3f} ± {spread['std']:.3f}"
+
+
 def seeds_table(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str:
-    """Render :func:`seed_rows` as Markdown: ``mean ± std`` per metric."""
+    """Render :func:`seed_rows` as Markdown: ``mean ± std`` per metric.
+
+    A group of one run shows its value and ``(1 run)``: one run has no spread.
+    """
     header = ["group", "runs", *metrics]
     cells = [
-        [
-            row["group"],
-            str(row["runs"]),
-            *(f"{row[m]['mean']:.3f} ± {row[m]['std']:.3f}" for m in metrics),
-        ]
+        [row["group"], str(row["runs"]), *(_mean_std(row[m]) for m in metrics)]
         for row in rows
     ]
     return markdown_table(header, cells)
