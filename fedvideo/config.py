@@ -76,6 +76,7 @@ class FederationConfig:
     round_timeout: float = dataclasses.field(metadata=at_least(1.0))
     log_every: int = dataclasses.field(metadata=at_least(1))
     num_threads: int = dataclasses.field(metadata=at_least(0))
+    thread_policy: str = dataclasses.field(metadata=choice("fixed", "adaptive"))
     multigrid: bool
     resume: bool
     resume_from: str

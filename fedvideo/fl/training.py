@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import LossFn, RoundInfo, Task, TrainResult
+from fedvideo.threads import AdaptiveThreads
 
 __all__ = [
     "ClientTerm",
@@ -48,15 +49,18 @@ class LocalTrainResult:
     seconds: float
     mean_parts: dict[str, float] = field(default_factory=dict)
     term_report: dict[str, float] = field(default_factory=dict)
+    mean_threads: float | None = None
 
     def metrics(self) -> dict[str, float]:
         """Metrics a client reports: ``loss_<part>`` per part, seconds, steps.
 
-        A strategy's client term adds its own (e.g. ``proximal_decoupled``).
+        A strategy's client term adds its own (e.g. ``proximal_decoupled``);
+        adaptive threads add the mean thread count over the steps (``threads``).
         """
         parts = {f"loss_{name}": value for name, value in self.mean_parts.items()}
         steps = {"train_seconds": self.seconds, "steps": float(self.steps)}
-        return {**parts, **steps, **self.term_report}
+        threads = {} if self.mean_threads is None else {"threads": self.mean_threads}
+        return {**parts, **steps, **self.term_report, **threads}
 
 
 class ClientTerm(Protocol):
@@ -158,6 +162,7 @@ def train_steps(
     description: str = "train",
     grad_clip: float | None = None,
     client_term: ClientTerm | None = None,
+    threads: AdaptiveThreads | None = None,
 ) -> LocalTrainResult:
     """Run ``num_steps`` optimisation steps and return the mean loss.
 
@@ -192,6 +197,10 @@ def train_steps(
         A strategy's term, added to every step's loss; its mean value is
         reported as the part named ``client_term.name`` (the reported loss
         excludes it).
+    threads : AdaptiveThreads, optional
+        Updated before every step so that the thread count follows the cores
+        other processes leave free (``thread-policy = "adaptive"``); its mean
+        over the steps is reported.
 
     Returns
     -------
@@ -210,8 +219,11 @@ def train_steps(
     scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
     total_loss, num_examples = 0.0, 0
     part_sums: dict[str, float] = {}
+    thread_sum = 0
     start = time.perf_counter()
     for step in range(num_steps):
+        if threads is not None:
+            thread_sum += threads.update()
         batch = _to_device(next(batches), device)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step) * group.get("lr_scale", 1.0)
@@ -260,6 +272,7 @@ def train_steps(
         seconds=time.perf_counter() - start,
         mean_parts={k: v / num_steps for k, v in part_sums.items()},
         term_report=dict(client_term.report) if client_term is not None else {},
+        mean_threads=thread_sum / num_steps if threads is not None else None,
     )
 
 
@@ -305,20 +318,28 @@ def local_round(
     if client_term is not None:
         term = client_term(model, start, round_info.config, plan.optimizer)
     federation = task.federation
-    result = train_steps(
-        model,
-        plan.batches,
-        plan.num_steps,
-        plan.loss_fn,
-        plan.optimizer,
-        plan.lr_at,
-        device,
-        amp=federation.amp,
-        log_every=federation.log_every,
-        description=task.progress_label(client, round_info),
-        grad_clip=plan.grad_clip,
-        client_term=term,
-    )
+    threads = None
+    if federation.thread_policy == "adaptive" and device.type == "cpu":
+        threads = AdaptiveThreads(limit=torch.get_num_threads())
+    try:
+        result = train_steps(
+            model,
+            plan.batches,
+            plan.num_steps,
+            plan.loss_fn,
+            plan.optimizer,
+            plan.lr_at,
+            device,
+            amp=federation.amp,
+            log_every=federation.log_every,
+            description=task.progress_label(client, round_info),
+            grad_clip=plan.grad_clip,
+            client_term=term,
+            threads=threads,
+        )
+    finally:
+        if threads is not None:
+            threads.restore()
     if plan.finish is not None:
         plan.finish()
     drift = {"update_norm": update_norm(start, task.global_state(model))}

@@ -25,16 +25,19 @@ def test_ssl_step_benchmark_prints_json(capsys):
 
 
 @pytest.mark.slow  # eight Python processes, each importing torch
-def test_contention_benchmark_measures_both_policies_idle_and_busy(capsys):
+def test_contention_benchmark_measures_every_policy_idle_and_busy(capsys):
     argv = ["contention", "--batch-size", "1", "--num-frames", "2", "--gt-crop", "16"]
     argv += ["--threads", "1", "--repeats", "1", "--warmup", "0", "--rounds", "1"]
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "contention" and result["threads"] == 1
-    for policy in ("default", "passive"):
+    for policy in ("default", "passive", "adaptive"):
         assert result[f"{policy}_idle_ms"] > 0 and result[f"{policy}_busy_ms"] > 0
         assert result[f"{policy}_busy_slowdown"] > 0
     assert result["passive_vs_default_idle"] > 0
+    assert result["adaptive_busy_vs_default_idle"] > 0
+    # one thread allowed: adapting can only keep it
+    assert result["adaptive_threads_idle"] == result["adaptive_threads_busy"] == [1]
 
 
 def _tiny_ctp_probe(out_dir, steps: int, *options: str) -> list[str]:

@@ -5,7 +5,11 @@ those spinning threads take the cores the working ones need. This benchmark
 times the same train step with two OpenMP wait policies:
 
 * ``default``: the OpenMP runtime's own (spin for a while, then sleep);
-* ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once).
+* ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once);
+* ``adaptive``: the default wait policy with ``thread-policy = "adaptive"``
+  (:class:`fedvideo.threads.AdaptiveThreads`: one thread fewer while another
+  process keeps a core busy), sampled for 0.5 s before the first step and
+  updated before every step as in training.
 
 Each policy runs in two conditions: the machine idle, and one busy
 single-threaded process running beside it. The policy must be set before the
@@ -30,8 +34,12 @@ from fedvideo.tasks.vsr.config import VSRConfig
 
 __all__ = ["add_arguments", "run"]
 
-#: Environment of each policy: the variable set, or removed (None).
-POLICIES = {"default": None, "passive": "PASSIVE"}
+#: Each policy: OMP_WAIT_POLICY (None: removed) and whether threads adapt.
+POLICIES = {
+    "default": (None, False),
+    "passive": ("PASSIVE", False),
+    "adaptive": (None, True),
+}
 
 #: Busy work beside the measured process: one core, forever.
 BUSY_LOOP = "while True:\n    pass\n"
@@ -41,18 +49,27 @@ CHILD = """
 import json, statistics, sys, torch
 from fedvideo.tasks.vsr.bench.step import timed_train_step
 from fedvideo.tasks.vsr.models import build_vsr_model
-threads, model_name, batch, frames, crop, repeats, warmup = sys.argv[1:8]
+from fedvideo.threads import AdaptiveThreads
+threads, model_name, batch, frames, crop, repeats, warmup, adapt = sys.argv[1:9]
 torch.set_num_threads(int(threads))
+adaptive = AdaptiveThreads(int(threads)) if adapt == "1" else None
+if adaptive is not None:
+    adaptive.measure_now(0.5)
 torch.manual_seed(0)
 model = build_vsr_model(model_name, scale=4)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 lr = torch.rand(int(batch), int(frames), 3, int(crop) // 4, int(crop) // 4)
 hr = torch.rand(int(batch), int(frames), 3, int(crop), int(crop))
 cpu = torch.device("cpu")
+def step():
+    if adaptive is not None:
+        adaptive.update()
+    return timed_train_step(model, optimizer, lr, hr, cpu)
 for _ in range(int(warmup)):
-    timed_train_step(model, optimizer, lr, hr, cpu)
-times = [timed_train_step(model, optimizer, lr, hr, cpu) for _ in range(int(repeats))]
-print(json.dumps({"step_ms": 1e3 * statistics.median(times)}))
+    step()
+times = [step() for _ in range(int(repeats))]
+print(json.dumps({"step_ms": 1e3 * statistics.median(times),
+                  "threads": torch.get_num_threads()}))
 """
 
 
@@ -84,8 +101,12 @@ def _environment(policy: str | None) -> dict[str, str]:
     return env
 
 
-def _step_ms(args: argparse.Namespace, policy: str | None, busy: bool) -> float:
-    """Median step time of a fresh process with ``policy``, beside a busy one."""
+def _step_ms(args: argparse.Namespace, policy: str, busy: bool) -> tuple[float, int]:
+    """Median step time and final thread count of a fresh ``policy`` process.
+
+    ``busy``: one busy single-threaded process runs beside it.
+    """
+    wait_policy, adaptive = POLICIES[policy]
     neighbour = (
         subprocess.Popen([sys.executable, "-c", BUSY_LOOP], env=_environment(None))
         if busy
@@ -94,10 +115,10 @@ def _step_ms(args: argparse.Namespace, policy: str | None, busy: bool) -> float:
     try:
         argv = [str(args.threads), args.model, str(args.batch_size)]
         argv += [str(args.num_frames), str(args.gt_crop)]
-        argv += [str(args.repeats), str(args.warmup)]
+        argv += [str(args.repeats), str(args.warmup), str(int(adaptive))]
         done = subprocess.run(
             [sys.executable, "-c", CHILD, *argv],
-            env=_environment(policy),
+            env=_environment(wait_policy),
             capture_output=True,
             text=True,
             check=True,
@@ -106,16 +127,20 @@ def _step_ms(args: argparse.Namespace, policy: str | None, busy: bool) -> float:
         if neighbour is not None:
             neighbour.kill()
             neighbour.wait()
-    return json.loads(done.stdout.strip().splitlines()[-1])["step_ms"]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured["step_ms"], measured["threads"]
 
 
 def run(args: argparse.Namespace) -> Iterator[dict]:
     """Measure and yield one result dict."""
     conditions = [(p, busy) for p in POLICIES for busy in (False, True)]
     samples: dict[tuple[str, bool], list[float]] = {c: [] for c in conditions}
+    threads: dict[tuple[str, bool], list[int]] = {c: [] for c in conditions}
     for _ in range(args.rounds):
         for policy, busy in conditions:
-            samples[policy, busy].append(_step_ms(args, POLICIES[policy], busy))
+            step_ms, used = _step_ms(args, policy, busy)
+            samples[policy, busy].append(step_ms)
+            threads[policy, busy].append(used)
     ms = {c: statistics.median(values) for c, values in samples.items()}
     result = {
         "benchmark": "contention",
@@ -132,10 +157,16 @@ def run(args: argparse.Namespace) -> Iterator[dict]:
         result[f"{policy}_busy_slowdown"] = round(
             ms[policy, True] / ms[policy, False], 3
         )
-    result["passive_vs_default_idle"] = round(
-        ms["passive", False] / ms["default", False], 3
+    for policy in ("passive", "adaptive"):
+        for busy, condition in ((False, "idle"), (True, "busy")):
+            result[f"{policy}_vs_default_{condition}"] = round(
+                ms[policy, busy] / ms["default", busy], 3
+            )
+    # the targets: beside a busy process at most 2x, idle at most 1.1x, both
+    # against today's (default) idle step
+    result["adaptive_busy_vs_default_idle"] = round(
+        ms["adaptive", True] / ms["default", False], 3
     )
-    result["passive_vs_default_busy"] = round(
-        ms["passive", True] / ms["default", True], 3
-    )
+    result["adaptive_threads_idle"] = threads["adaptive", False]
+    result["adaptive_threads_busy"] = threads["adaptive", True]
     yield result
