@@ -10,7 +10,11 @@ of the difference to the run with the same settings and seed but that
 strategy: the comparison that seed-to-seed variance (other data, other
 initial weights) does not blur. With ``--gain-over-round 0`` each metric is
 also reported at that round (the initial model, e.g. the random backbone of
-a self-supervised run) and the final value's gain over it, per run.
+a self-supervised run) and the final value's gain over it, per run. With
+``--client-metrics update_norm`` a metric the clients report each round
+(e.g. their drift from the global model) is averaged over all clients and
+rounds of a run and compared like a held-out metric; ``--ratio`` makes the
+paired table give ``run / reference`` instead of the difference.
 
 Usage::
 
@@ -18,6 +22,8 @@ Usage::
         --baseline-metric psnr_bicubic --paired strategy=fedavg \
         --plot docs/results/hetero.png --json docs/results/hetero.json
     fedvideo seeds outputs/*_ssl_*/ --metrics R@1 R@5 --gain-over-round 0
+    fedvideo seeds outputs/drift/*/ --metrics psnr --client-metrics update_norm \
+        --paired strategy=fedavg --ratio
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "run",
     "seed_rows",
     "seeds_table",
+    "with_client_means",
     "with_round_gains",
 ]
 
@@ -143,13 +150,15 @@ def paired_rows(
     metrics: Sequence[str],
     key: str,
     reference: str,
+    ratio: bool = False,
 ) -> list[dict[str, Any]]:
     """Per group, the differences to the reference run of the same seed.
 
     Every run whose ``key`` is not ``reference`` is paired with the run that
     has the same settings and seed but ``key = reference``; runs without such
     a partner are left out. Each row holds, per metric, the mean, the sample
-    standard deviation and the values of ``run - reference`` over the pairs.
+    standard deviation and the values of ``run - reference`` over the pairs
+    (``run / reference`` with ``ratio``).
     """
     defaults = default_run_config()
     configs = [{**defaults, **r["config"]} for r in runs]
@@ -175,13 +184,23 @@ def paired_rows(
         }
         for metric in metrics:
             values = [
-                summary_row(r, [metric])[metric]
-                - summary_row(by_run[id(r)], [metric])[metric]
+                _compare(
+                    summary_row(r, [metric])[metric],
+                    summary_row(by_run[id(r)], [metric])[metric],
+                    ratio,
+                )
                 for r in members
             ]
             row[metric] = _spread(values)
         rows.append(row)
     return rows
+
+
+def _compare(value: float, reference: float, ratio: bool) -> float:
+    """``value / reference`` (NaN for a zero reference) or ``value - reference``."""
+    if not ratio:
+        return value - reference
+    return value / reference if reference else math.nan
 
 
 def _mean_std(spread: Mapping[str, Any]) -> str:
@@ -227,6 +246,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also report each metric at this round (0: the initial model) and "
         "the final value's gain over it, per run",
     )
+    parser.add_argument(
+        "--client-metrics",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="also compare these client-reported metrics (e.g. update_norm), "
+        "each averaged over all clients and rounds of a run",
+    )
+    parser.add_argument(
+        "--ratio",
+        action="store_true",
+        help="--paired gives run / reference instead of run - reference",
+    )
     parser.add_argument("--plot", type=Path, help="bar plot of the first metric")
     parser.add_argument("--json", type=Path, help="write the rows here")
 
@@ -249,6 +281,9 @@ def run(args: argparse.Namespace) -> int:
         runs = [with_round_gains(r, args.metrics, reference) for r in runs]
         metrics += [f"{m} round {reference}" for m in args.metrics]
         metrics += [f"{m} - round {reference}" for m in args.metrics]
+    if args.client_metrics:
+        runs = [with_client_means(r, args.client_metrics) for r in runs]
+        metrics += [f"{m} (client mean)" for m in args.client_metrics]
     rows = seed_rows(group_runs(runs), metrics)
     print(seeds_table(rows, metrics))
     output: dict[str, Any] | list = rows
@@ -256,12 +291,18 @@ def run(args: argparse.Namespace) -> int:
         key, _, value = args.paired.partition("=")
         if not value:
             raise CommandError(f"--paired needs KEY=VALUE, got {args.paired!r}")
-        pairs = paired_rows(runs, metrics, key, value)
+        pairs = paired_rows(runs, metrics, key, value, ratio=args.ratio)
         if not pairs:
             raise CommandError(f"--paired {args.paired}: no run has a partner with it")
-        print(f"\nDifference to the run with {args.paired} and the same seed:\n")
+        compared = "Ratio" if args.ratio else "Difference"
+        print(f"\n{compared} to the run with {args.paired} and the same seed:\n")
         print(seeds_table(_as_runs(pairs), metrics))
-        output = {"groups": rows, "paired_with": args.paired, "differences": pairs}
+        output = {
+            "groups": rows,
+            "paired_with": args.paired,
+            "paired_as": "ratio" if args.ratio else "difference",
+            "differences": pairs,
+        }
     if args.json:
         text = json.dumps(output, indent=2) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text))
@@ -341,6 +382,54 @@ def with_round_gains(
                 )
 
     return _extend_evaluations(results, add_gains)
+
+
+def with_client_means(
+    results: Mapping[str, Any], names: Sequence[str]
+) -> dict[str, Any]:
+    """Add the mean of client-reported metrics up to each evaluated round.
+
+    Every evaluated round gets ``"<name> (client mean)"``: the mean of
+    ``name`` over the reports of all clients in that round and every earlier
+    one, so the final row of a run holds the mean over the whole run.
+
+    Raises
+    ------
+    CommandError
+        If no client of a run reported one of ``names``.
+    """
+    sums = dict.fromkeys(names, 0.0)
+    counts = dict.fromkeys(names, 0)
+    means_by_round: list[dict[str, float]] = []  # in the order of the rounds
+    for entry in results["rounds"]:
+        for client in entry.get("clients", []):
+            reported = client.get("metrics", {})
+            for name in names:
+                if name in reported:
+                    sums[name] += float(reported[name])
+                    counts[name] += 1
+        means_by_round.append(
+            {
+                f"{name} (client mean)": sums[name] / counts[name]
+                for name in names
+                if counts[name]
+            }
+        )
+    missing = [name for name in names if not counts[name]]
+    if missing:
+        seed = results["config"].get("seed")
+        raise CommandError(
+            f"--client-metrics: no client of the run of seed {seed} reported "
+            f"{', '.join(missing)}"
+        )
+    means = iter(means_by_round)
+
+    def add_means(evaluation: dict[str, Any]) -> None:
+        round_means = next(means)
+        if evaluation:  # only evaluated rounds are read as results
+            evaluation.update(round_means)
+
+    return _extend_evaluations(results, add_means)
 
 
 def _extend_evaluations(

@@ -11,6 +11,7 @@ from fedvideo.reports.seeds import (
     group_runs,
     paired_rows,
     seed_rows,
+    with_client_means,
     with_round_gains,
 )
 from fedvideo.utils import CommandError
@@ -171,3 +172,41 @@ def test_gain_over_round_takes_the_given_metrics_beside_a_baseline(tmp_path, cap
         "| all runs | 1 | 22.000 (1 run) | 1.000 (1 run) | 20.000 (1 run) "
         "| 2.000 (1 run) |" in out
     )
+
+
+def _with_drift(run: dict, norms: list[list[float]]) -> dict:
+    """``run`` whose clients reported these update norms, one list per round."""
+    rounds = [dict(entry) for entry in run["rounds"]]
+    for entry, round_norms in zip(rounds, norms, strict=True):
+        entry["clients"] = [{"metrics": {"update_norm": n}} for n in round_norms]
+    return {**run, "rounds": rounds}
+
+
+def test_client_means_average_every_client_report_up_to_each_round():
+    run = _with_drift(RUNS[0], [[], [1.0, 2.0]])
+    unevaluated = {"round": 1, "clients": [{"metrics": {"update_norm": 6.0}}]}
+    run["rounds"].insert(1, unevaluated)
+    means = with_client_means(run, ["update_norm"])
+    assert means["rounds"][1]["evaluation"] == {}  # not an evaluated round
+    assert means["rounds"][-1]["evaluation"]["update_norm (client mean)"] == 3.0
+    assert "update_norm (client mean)" not in run["rounds"][-1]["evaluation"]
+    with pytest.raises(CommandError, match="seed 1 reported proximal"):
+        with_client_means(run, ["proximal"])
+
+
+def test_paired_ratio_divides_by_the_reference_run_of_the_same_seed(tmp_path, capsys):
+    drift = {("fedavg", 1): 2.0, ("fedprox", 1): 1.0, ("fedavg", 2): 4.0}
+    drift[("fedprox", 2)] = 3.0
+    paths = []
+    for i, ((strategy, seed), norm) in enumerate(drift.items()):
+        run = _with_drift(_run(strategy, seed, 22.0, 19.0), [[], [norm, norm]])
+        (tmp_path / f"run{i}.json").write_text(json.dumps(run))
+        paths.append(str(tmp_path / f"run{i}.json"))
+    argv = ["seeds", *paths, "--metrics", "psnr", "--client-metrics", "update_norm"]
+    argv += ["--paired", "strategy=fedavg", "--ratio", "--json", str(tmp_path / "r")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Ratio to the run with strategy=fedavg and the same seed" in out
+    assert "| all runs | 2 | 1.000 ± 0.000 | 0.625 ± 0.177 |" in out  # 1/2, 3/4
+    written = json.loads((tmp_path / "r").read_text())
+    assert written["paired_as"] == "ratio"
