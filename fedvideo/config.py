@@ -23,17 +23,28 @@ from typing import Any, TypeVar
 import tomli
 
 __all__ = [
+    "TASK_SECTIONS",
     "ConfigError",
     "FederationConfig",
     "default_run_config",
     "flatten_config",
     "lookup",
     "parse_section",
+    "settings_of_task",
 ]
 
 T = TypeVar("T")
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+#: The run-config sections each task reads (its own, its synthetic data's and
+#: its schedule's). The other sections (``reliability``, ``fedvssl``,
+#: ``fedprox``) belong to the federation and its strategies, whatever the task.
+TASK_SECTIONS: dict[str, tuple[str, ...]] = {
+    "vsr": ("vsr", "synthetic", "multigrid-schedule"),
+    "ssl": ("ssl", "synthetic-action"),
+    "pose": ("pose", "synthetic-pose"),
+}
 
 
 class ConfigError(ValueError):
@@ -205,6 +216,25 @@ def flatten_config(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
         else:
             flat[key] = value
     return flat
+
+
+def settings_of_task(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a flat run config without the sections of the tasks it does not run.
+
+    Two runs of one task are the same experiment whatever the other tasks'
+    settings say (their defaults change as those tasks evolve); a config
+    without ``task`` is returned whole.
+    """
+    task = config.get("task")
+    if task not in TASK_SECTIONS:
+        return dict(config)
+    foreign = {
+        section
+        for name, sections in TASK_SECTIONS.items()
+        if name != task
+        for section in sections
+    }
+    return {k: v for k, v in config.items() if k.partition(".")[0] not in foreign}
 
 
 def default_run_config(

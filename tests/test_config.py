@@ -106,3 +106,21 @@ def test_an_empty_strategy_is_the_tasks_method(task, strategy):
     assert federation_config(default_run_config({"task": task})).strategy == strategy
     chosen = default_run_config({"task": task, "strategy": "fedprox"})
     assert federation_config(chosen).strategy == "fedprox"
+
+
+def test_settings_of_task_drop_the_other_tasks_sections_only():
+    from fedvideo.config import TASK_SECTIONS, settings_of_task
+    from fedvideo.tasks import TASKS
+
+    assert set(TASK_SECTIONS) == set(TASKS)
+    config = default_run_config({"task": "vsr"})
+    settings = settings_of_task(config)
+    assert settings["vsr.lr"] == config["vsr.lr"]
+    assert settings["synthetic.frames"] == config["synthetic.frames"]
+    assert settings["fedprox.mu"] == config["fedprox.mu"]  # a strategy's section
+    assert not any(k.startswith(("ssl.", "pose.", "synthetic-")) for k in settings)
+    # every section of the defaults is a task's, or the federation's
+    sections = {k.partition(".")[0] for k in config if "." in k}
+    owned = {s.partition(".")[0] for names in TASK_SECTIONS.values() for s in names}
+    assert sections - owned == {"reliability", "fedvssl", "fedprox"}
+    assert settings_of_task({"seed": 1, "ssl.lr": 0.1}) == {"seed": 1, "ssl.lr": 0.1}

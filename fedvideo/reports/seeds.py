@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fedvideo.config import default_run_config
+from fedvideo.config import default_run_config, settings_of_task
 from fedvideo.reports.compare import load_results, summary_row
 from fedvideo.reports.tables import bar_plot, markdown_table
 from fedvideo.utils import CommandError, atomic_write
@@ -64,7 +64,9 @@ def group_runs(
 
     A key that a run's recorded config lacks (the run predates the setting)
     counts with its current default, which keeps the behaviour from before the
-    setting existed.
+    setting existed. The sections of other tasks than the run's are left out
+    (:func:`~fedvideo.config.settings_of_task`): their defaults may have
+    changed between two runs of the same experiment.
 
     Returns
     -------
@@ -75,7 +77,7 @@ def group_runs(
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     defaults = default_run_config()
     for results in runs:
-        config = {**defaults, **results["config"]}
+        config = settings_of_task({**defaults, **results["config"]})
         key = tuple(
             sorted((k, repr(v)) for k, v in config.items() if k not in IGNORED_KEYS)
         )
@@ -161,7 +163,7 @@ def paired_rows(
     (``run / reference`` with ``ratio``).
     """
     defaults = default_run_config()
-    configs = [{**defaults, **r["config"]} for r in runs]
+    configs = [settings_of_task({**defaults, **r["config"]}) for r in runs]
     partners = {
         _settings(config, key): run
         for run, config in zip(runs, configs, strict=True)

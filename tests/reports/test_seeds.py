@@ -210,3 +210,14 @@ def test_paired_ratio_divides_by_the_reference_run_of_the_same_seed(tmp_path, ca
     assert "| all runs | 2 | 1.000 ± 0.000 | 0.625 ± 0.177 |" in out  # 1/2, 3/4
     written = json.loads((tmp_path / "r").read_text())
     assert written["paired_as"] == "ratio"
+
+
+def test_other_tasks_settings_do_not_split_a_group():
+    older, newer = _run("fedavg", 1, 22.0, 19.0), _run("fedvsr", 1, 22.4, 19.0)
+    older["config"].update({"task": "vsr", "ssl.lr": 0.01})  # the ssl default then
+    newer["config"].update({"task": "vsr", "ssl.lr": 0.0})
+    assert list(group_runs([older, newer])) == ["strategy=fedavg", "strategy=fedvsr"]
+    (row,) = paired_rows([older, newer], ["psnr"], "strategy", "fedavg")
+    assert row["psnr"]["values"] == pytest.approx([0.4])
+    newer["config"]["vsr.lr"] = 0.5  # the task's own settings still do
+    assert len(paired_rows([older, newer], ["psnr"], "strategy", "fedavg")) == 0
