@@ -48,6 +48,10 @@ TOOLS: dict[str, tuple[str, str]] = {
         "fedvideo.reports.seeds",
         "runs grouped over seeds: mean ± std of the final metrics, table and plot",
     ),
+    "weights": (
+        "fedvideo.reports.weights",
+        "aggregation weight of flagged (e.g. bad) clients per round, over seeds",
+    ),
     "compare-pose": (
         "fedvideo.tasks.pose.compare",
         "compare pose runs across test resolutions (PCKh table and plot)",
