@@ -62,8 +62,9 @@ def group_runs(
 ) -> dict[str, list[Mapping[str, Any]]]:
     """Group parsed ``results.json`` by run config, ignoring the seed.
 
-    A key that a run's recorded config lacks (the run predates the setting)
-    counts with its current default, which keeps the behaviour from before the
+    Numbers compare by value (``alpha = 1`` and ``alpha = 1.0`` are one
+    setting). A key that a run's recorded config lacks (the run predates the
+    setting) counts with its current default, which keeps the behaviour from before the
     setting existed. The sections of other tasks than the run's are left out
     (:func:`~fedvideo.config.settings_of_task`): their defaults may have
     changed between two runs of the same experiment.
@@ -75,25 +76,24 @@ def group_runs(
         names the settings that differ between groups (``"all runs"`` if none).
     """
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    first_configs: dict[tuple, dict[str, Any]] = {}
     defaults = default_run_config()
     for results in runs:
         config = settings_of_task({**defaults, **results["config"]})
         key = tuple(
-            sorted((k, repr(v)) for k, v in config.items() if k not in IGNORED_KEYS)
+            sorted(
+                (k, _value_key(v)) for k, v in config.items() if k not in IGNORED_KEYS
+            )
         )
         groups.setdefault(key, []).append(results)
-    configs = [dict(key) for key in groups]
+        first_configs.setdefault(key, config)
+    keys = [dict(key) for key in groups]
     differing = sorted(
-        {
-            k
-            for config in configs
-            for k in config
-            if len({c.get(k) for c in configs}) > 1
-        }
+        {k for key in keys for k in key if len({other.get(k) for other in keys}) > 1}
     )
     labels = []
-    for config in configs:
-        parts = [f"{k}={_plain(config.get(k))}" for k in differing]
+    for config in first_configs.values():
+        parts = [f"{k}={_plain(_label(config.get(k)))}" for k in differing]
         labels.append(" ".join(parts) or "all runs")
     return dict(zip(labels, groups.values(), strict=True))
 
@@ -134,7 +134,24 @@ def seed_rows(
 def _settings(config: Mapping[str, Any], leave_out: str) -> tuple:
     """Return a run's settings, seed included, less where it ran and ``leave_out``."""
     ignored = (IGNORED_KEYS - {"seed"}) | {leave_out}
-    return tuple(sorted((k, repr(v)) for k, v in config.items() if k not in ignored))
+    return tuple(
+        sorted((k, _value_key(v)) for k, v in config.items() if k not in ignored)
+    )
+
+
+def _label(value: Any) -> str | None:
+    """Return a config value as a group label shows it (None: the run lacks it)."""
+    return None if value is None else repr(value)
+
+
+def _value_key(value: Any) -> str:
+    """Return a config value as runs compare it: ``1`` and ``1.0`` are one value.
+
+    A TOML file may write a float setting as an integer (``alpha = 1``).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return repr(float(value))
+    return repr(value)
 
 
 def _matches(value: Any, reference: str) -> bool:

@@ -221,3 +221,16 @@ def test_other_tasks_settings_do_not_split_a_group():
     assert row["psnr"]["values"] == pytest.approx([0.4])
     newer["config"]["vsr.lr"] = 0.5  # the task's own settings still do
     assert len(paired_rows([older, newer], ["psnr"], "strategy", "fedavg")) == 0
+
+
+def test_an_integer_and_an_equal_float_are_one_setting():
+    as_int, as_float = _run("fedvsr", 1, 22.0, 19.0), _run("fedvsr", 2, 22.4, 19.0)
+    as_int["config"]["fedvssl.alpha"] = 1
+    as_float["config"]["fedvssl.alpha"] = 1.0
+    assert list(group_runs([as_int, as_float])) == ["all runs"]
+    as_float["config"]["fedvssl.alpha"] = 0.9
+    # a label shows the value as its group's first run wrote it
+    assert list(group_runs([as_int, as_float])) == [
+        "fedvssl.alpha=1",
+        "fedvssl.alpha=0.9",
+    ]
