@@ -64,9 +64,14 @@ def main(grid: Grid, context: Context) -> None:
     after_round = AfterRound(task, model, device, federation, strategy, recorder)
     startup_seconds = time.perf_counter() - started
 
+    # A resumed run's results hold the earlier process's rounds too; the time
+    # summary is this process's (round 0, the initial evaluation, runs only in
+    # a fresh run's process).
+    first_timed = 0 if start.first_round == 1 else start.first_round
+
     def times(saving: float = 0.0, final: float = 0.0) -> dict[str, float]:
         return time_breakdown(
-            recorder.data["rounds"],
+            [r for r in recorder.data["rounds"] if r["round"] >= first_timed],
             startup_seconds,
             after_round.saving_seconds + saving,
             final,

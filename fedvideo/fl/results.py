@@ -249,8 +249,8 @@ def time_breakdown(
         training, summed: the part of ``rounds_seconds`` spent training);
         ``evaluation_seconds`` (held-out evaluations and the final one);
         ``saving_seconds``; ``total_seconds``; and ``other_seconds``, the rest.
-        A resumed run's rounds include those of the earlier process, while
-        startup, saving and total are this process's.
+        Pass the rounds of one process only (a resumed run's own), so that
+        every part is that process's time.
     """
     rounds_seconds = sum(float(r.get("round_seconds", 0.0)) for r in rounds)
     client_train = sum(_slowest_client_training(r) for r in rounds)

@@ -73,6 +73,9 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_model(tmp_path)
     assert [r["round"] for r in results["rounds"]] == [0, 1, 2, 3]
     assert results["resumed"][0]["from_round"] == done
     assert results["rounds"][3]["aggregation"]["swa_mixed"] == 1.0
+    times = results["time"]  # the resumed process's own time, every part >= 0
+    assert min(times.values()) >= 0.0, times
+    assert times["rounds_seconds"] <= times["total_seconds"]
     assert sorted(model) == sorted(expected)
     for key, value in expected.items():
         assert torch.equal(model[key], value), key
