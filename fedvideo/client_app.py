@@ -26,6 +26,7 @@ from fedvideo.fl.task import RoundInfo, Task
 from fedvideo.fl.training import local_round
 from fedvideo.strategy import strategy_class
 from fedvideo.tasks import build_task, federation_config
+from fedvideo.threads import adaptive_threads
 from fedvideo.utils import configure_threads, select_device
 
 app = ClientApp()
@@ -97,8 +98,10 @@ def _train(msg: Message, context: Context) -> Message:
 def evaluate(msg: Message, context: Context) -> Message:
     """Evaluate the received global model on this client's local data."""
     try:
-        _, task, model, device, client = _receive(msg, context)
-        result = task.evaluate(model, client, device)
+        federation, task, model, device, client = _receive(msg, context)
+        policy = federation.thread_policy
+        with adaptive_threads(policy, device, measure_first=True):
+            result = task.evaluate(model, client, device)
     except INPUT_ERRORS as err:
         return _input_error_reply(msg, context, err)
     metrics = MetricRecord({**result.metrics, "num-examples": result.num_examples})

@@ -14,10 +14,11 @@ every few seconds; on a system without them it keeps the limit).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,7 @@ import torch
 __all__ = [
     "AdaptiveThreads",
     "CpuSample",
+    "adaptive_threads",
     "others_busy_cores",
     "read_cpu_sample",
     "threads_for_load",
@@ -209,3 +211,39 @@ class AdaptiveThreads:
 def _set_threads(threads: int) -> None:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def adaptive_threads(
+    policy: str, device: torch.device, measure_first: bool = False
+) -> Iterator[AdaptiveThreads | None]:
+    """Adapt PyTorch's threads to the machine's load inside a ``with`` block.
+
+    Parameters
+    ----------
+    policy : str
+        The run config's ``thread-policy``: ``"adaptive"`` adapts, ``"fixed"``
+        yields None and changes nothing.
+    device : torch.device
+        Where the work runs; only CPU work adapts.
+    measure_first : bool
+        Sample the load for 0.2 s before the block (for work that starts
+        after an idle wait, such as an evaluation); otherwise the first
+        :meth:`AdaptiveThreads.update` after ``interval`` seconds decides.
+
+    Yields
+    ------
+    AdaptiveThreads or None
+        The adapter, to be updated during the work; the thread count it
+        started from is restored when the block ends.
+    """
+    if policy != "adaptive" or device.type != "cpu":
+        yield None
+        return
+    threads = AdaptiveThreads(limit=torch.get_num_threads())
+    if measure_first:
+        threads.measure_now()
+    try:
+        yield threads
+    finally:
+        threads.restore()

@@ -11,6 +11,7 @@ from fedvideo.threads import (
     CpuSample,
     _machine_busy_seconds,
     _own_seconds,
+    adaptive_threads,
     others_busy_cores,
     read_cpu_sample,
     threads_for_load,
@@ -116,3 +117,16 @@ def test_measure_now_samples_the_load_at_once(restore_threads):
     threads = AdaptiveThreads(limit=1, interval=60.0, cpu_count=os.cpu_count())
     assert threads.measure_now(0.05) == 1
     assert threads.interval == 60.0
+
+
+def test_adaptive_threads_context_only_adapts_cpu_work_and_restores(restore_threads):
+    cpu = torch.device("cpu")
+    torch.set_num_threads(2)
+    with adaptive_threads("fixed", cpu) as threads:
+        assert threads is None
+    with adaptive_threads("adaptive", torch.device("cuda")) as threads:
+        assert threads is None
+    with adaptive_threads("adaptive", cpu, measure_first=True) as threads:
+        assert threads.limit == 2 and threads.threads in (1, 2)  # the load decides
+        torch.set_num_threads(1)  # as an update on a busy machine would
+    assert torch.get_num_threads() == 2

@@ -16,7 +16,7 @@ from fedvideo.fl.checkpoint import save_round_checkpoint
 from fedvideo.fl.results import RunRecorder
 from fedvideo.fl.task import Task
 from fedvideo.strategies.base import FedVideoStrategy
-from fedvideo.threads import AdaptiveThreads
+from fedvideo.threads import adaptive_threads
 
 __all__ = ["AfterRound"]
 
@@ -87,18 +87,6 @@ class AfterRound:
         last = self.federation.num_server_rounds
         return server_round in (0, last) or bool(every and server_round % every == 0)
 
-    def _evaluation_threads(self) -> AdaptiveThreads | None:
-        """Threads for a held-out evaluation, or None to keep today's count.
-
-        With ``thread-policy = "adaptive"`` on CPU: the cores other processes
-        leave free now (sampled for 0.2 s); restored after the evaluation.
-        """
-        if self.federation.thread_policy != "adaptive" or self.device.type != "cpu":
-            return None
-        threads = AdaptiveThreads(limit=torch.get_num_threads())
-        log(INFO, "held-out evaluation on %d thread(s)", threads.measure_now())
-        return threads
-
     def __call__(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         """Maybe evaluate, then record and checkpoint round ``server_round``.
 
@@ -114,14 +102,13 @@ class AfterRound:
         if self._due(server_round):
             start = time.perf_counter()
             self.task.load_global_state(self.model, state)
-            threads = self._evaluation_threads()
-            try:
+            policy = self.federation.thread_policy
+            with adaptive_threads(policy, self.device, measure_first=True) as threads:
+                if threads is not None:
+                    log(INFO, "held-out evaluation on %d thread(s)", threads.threads)
                 metrics = self.task.evaluate_global(
                     self.model.to(self.device), self.device
                 )
-            finally:
-                if threads is not None:
-                    threads.restore()
             eval_seconds = time.perf_counter() - start
             summary = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
             log(INFO, "round %d held-out evaluation: %s", server_round, summary)

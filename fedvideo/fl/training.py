@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import LossFn, RoundInfo, Task, TrainResult
-from fedvideo.threads import AdaptiveThreads
+from fedvideo.threads import AdaptiveThreads, adaptive_threads
 
 __all__ = [
     "ClientTerm",
@@ -318,10 +318,7 @@ def local_round(
     if client_term is not None:
         term = client_term(model, start, round_info.config, plan.optimizer)
     federation = task.federation
-    threads = None
-    if federation.thread_policy == "adaptive" and device.type == "cpu":
-        threads = AdaptiveThreads(limit=torch.get_num_threads())
-    try:
+    with adaptive_threads(federation.thread_policy, device) as threads:
         result = train_steps(
             model,
             plan.batches,
@@ -337,9 +334,6 @@ def local_round(
             client_term=term,
             threads=threads,
         )
-    finally:
-        if threads is not None:
-            threads.restore()
     if plan.finish is not None:
         plan.finish()
     drift = {"update_norm": update_norm(start, task.global_state(model))}
