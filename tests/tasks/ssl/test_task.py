@@ -77,8 +77,11 @@ def test_head_stays_on_the_client_between_rounds():
     torch.testing.assert_close(fresh.head.fc2.weight, head_after_round_1["fc2.weight"])
 
 
-def test_client_app_replies_with_backbone_only_and_keeps_head(reply_factory):
-    task, config = _task()
+@pytest.mark.parametrize("thread_policy", ["fixed", "adaptive"])
+def test_client_app_replies_with_backbone_only_and_keeps_head(
+    reply_factory, thread_policy
+):
+    task, config = _task(**{"thread-policy": thread_policy})
     model = task.build_model()
     arrays = ArrayRecord(task.global_state(model))
     content = RecordDict(
@@ -98,6 +101,8 @@ def test_client_app_replies_with_backbone_only_and_keeps_head(reply_factory):
     assert "ctp-head" in context.state
     loss = reply.content["metrics"]["train_loss"]
     assert loss > 0 and loss == loss
+    # adaptive threads report their mean count over the steps
+    assert ("threads" in reply.content["metrics"]) == (thread_policy == "adaptive")
 
 
 def test_unknown_dataset_folder_is_reported(tmp_path):
