@@ -23,10 +23,10 @@ from fedvideo.fl.client_errors import INPUT_ERRORS, check_once, input_error_reas
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.flower_compat import client_app_error_code
 from fedvideo.fl.task import RoundInfo, Task
+from fedvideo.fl.threads import adaptive_threads
 from fedvideo.fl.training import local_round
 from fedvideo.strategy import strategy_class
 from fedvideo.tasks import build_task, federation_config
-from fedvideo.threads import adaptive_threads
 from fedvideo.utils import configure_threads, select_device
 
 app = ClientApp()

@@ -15,8 +15,8 @@ from fedvideo.config import FederationConfig
 from fedvideo.fl.checkpoint import save_round_checkpoint
 from fedvideo.fl.results import RunRecorder
 from fedvideo.fl.task import Task
+from fedvideo.fl.threads import adaptive_threads
 from fedvideo.strategies.base import FedVideoStrategy
-from fedvideo.threads import adaptive_threads
 
 __all__ = ["AfterRound"]
 

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fedvideo.fl.client_info import ClientInfo
 from fedvideo.fl.task import LossFn, RoundInfo, Task, TrainResult
-from fedvideo.threads import AdaptiveThreads, adaptive_threads
+from fedvideo.fl.threads import AdaptiveThreads, adaptive_threads
 
 __all__ = [
     "ClientTerm",

@@ -26,8 +26,8 @@ def test_update_norm_is_float64_for_low_precision_weights():
 def test_train_steps_updates_adaptive_threads_and_reports_their_mean():
     from torch import nn
 
+    from fedvideo.fl.threads import AdaptiveThreads, CpuSample
     from fedvideo.fl.training import train_steps
-    from fedvideo.threads import AdaptiveThreads, CpuSample
 
     calls = []
 

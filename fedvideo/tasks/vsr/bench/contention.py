@@ -7,7 +7,7 @@ times the same train step with two OpenMP wait policies:
 * ``default``: the OpenMP runtime's own (spin for a while, then sleep);
 * ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once);
 * ``adaptive``: the default wait policy with ``thread-policy = "adaptive"``
-  (:class:`fedvideo.threads.AdaptiveThreads`: one thread fewer while another
+  (:class:`fedvideo.fl.threads.AdaptiveThreads`: one thread fewer while another
   process keeps a core busy), sampled for 0.5 s before the first step and
   updated before every step as in training.
 
@@ -49,7 +49,7 @@ CHILD = """
 import json, statistics, sys, torch
 from fedvideo.tasks.vsr.bench.step import timed_train_step
 from fedvideo.tasks.vsr.models import build_vsr_model
-from fedvideo.threads import AdaptiveThreads
+from fedvideo.fl.threads import AdaptiveThreads
 threads, model_name, batch, frames, crop, repeats, warmup, adapt = sys.argv[1:9]
 torch.set_num_threads(int(threads))
 adaptive = AdaptiveThreads(int(threads)) if adapt == "1" else None

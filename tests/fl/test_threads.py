@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from fedvideo.threads import (
+from fedvideo.fl.threads import (
     _TICKS,
     AdaptiveThreads,
     CpuSample,
